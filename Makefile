@@ -1,0 +1,35 @@
+# One-command set-up, tests, the main job and the benchmark.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# pip on this project's machines takes these from local disk; override elsewhere if needed.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# Upstream deepface, installed apart (same package name) as a test oracle and benchmark peer.
+ORACLE_DIR ?= .oracle
+ORACLE_PACKAGES ?= deepface==0.0.103 retina-face==0.0.19 werkzeug markupsafe
+IMAGES ?= ../shared/faces
+DETECTOR ?= mtcnn
+
+.PHONY: setup oracle test demo clean
+
+setup: $(BIN)/python
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install $(TORCH_SPEC)
+	$(BIN)/pip install -e ".[yolo,test]"
+	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+oracle: $(BIN)/python
+	$(BIN)/pip install --no-deps --upgrade --target $(ORACLE_DIR) $(ORACLE_PACKAGES)
+
+test:
+	$(BIN)/python -m pytest -q tests
+
+demo:
+	$(BIN)/deepface extract-faces $(IMAGES) --detector-backend $(DETECTOR) --output faces.jsonl --crops crops
+	@echo "wrote faces.jsonl and crops/"
+
+clean:
+	rm -rf crops faces.jsonl .pytest_cache

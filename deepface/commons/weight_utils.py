@@ -1,0 +1,90 @@
+"""Weight files: the same public URLs and cache folder as deepface.
+
+A weight file already in ``$DEEPFACE_HOME/.deepface/weights`` is used as is; otherwise it
+is downloaded there once. With no network, place the file there by hand.
+"""
+
+import bz2
+import os
+import zipfile
+from typing import List, Optional, Sequence, Union
+
+from deepface.commons.folder_utils import get_weights_dir
+from deepface.commons.logger import get_logger
+from deepface.modules.exceptions import UnimplementedError, WeightsUnavailable
+
+logger = get_logger(__name__)
+
+COMPRESS_TYPES = ("zip", "bz2")
+
+
+def weight_path(file_name: str) -> str:
+    """Where ``file_name`` lives in the weights cache (whether or not it is there yet)."""
+    return os.path.normpath(os.path.join(get_weights_dir(), file_name))
+
+
+def download_weights_if_necessary(
+    file_name: str,
+    source_url: Union[str, Sequence[str]],
+    compress_type: Optional[str] = None,
+) -> str:
+    """Return the cached path of ``file_name``, downloading it first if it is missing.
+
+    Args:
+        file_name: the file's name in the weights folder.
+        source_url: a URL, or several tried in order.
+        compress_type: ``"zip"`` or ``"bz2"`` when the download is compressed.
+
+    Raises:
+        WeightsUnavailable: every source failed; the message says where to place the file.
+    """
+    target = weight_path(file_name)
+    if os.path.isfile(target):
+        return target
+    if compress_type is not None and compress_type not in COMPRESS_TYPES:
+        raise UnimplementedError(f"unknown compress_type {compress_type!r}")
+
+    urls: List[str] = [source_url] if isinstance(source_url, str) else list(source_url)
+    download_to = target if compress_type is None else f"{target}.{compress_type}"
+    errors = []
+    for url in urls:
+        try:
+            _download(url, download_to)
+            break
+        except Exception as err:  # network libraries raise many unrelated types
+            errors.append(f"{url}: {err}")
+            if os.path.isfile(download_to):
+                os.remove(download_to)
+            logger.warning("downloading %s from %s failed: %s", file_name, url, err)
+    else:
+        raise WeightsUnavailable(
+            f"{file_name} is not in the weights folder and could not be downloaded "
+            f"({'; '.join(errors)}). Download it by hand and place it at {target}."
+        )
+    if compress_type is not None:
+        _decompress(download_to, target, compress_type)
+    return target
+
+
+def _download(url: str, output: str) -> None:
+    import gdown  # imported lazily: only a missing weight file needs it
+    import requests
+
+    logger.info("downloading %s to %s", url, output)
+    if "drive.google.com" not in url:
+        response = requests.head(url, allow_redirects=True, timeout=30)
+        if response.status_code >= 400 and response.status_code != 405:
+            raise ValueError(f"HTTP status {response.status_code}")
+    result = gdown.download(url, output, quiet=False)
+    if result is None or not os.path.isfile(output):
+        raise ValueError("the download produced no file")
+
+
+def _decompress(archive: str, target: str, compress_type: str) -> None:
+    if compress_type == "zip":
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(os.path.dirname(target))
+    else:
+        with bz2.BZ2File(archive) as packed, open(target, "wb") as out:
+            out.write(packed.read())
+    logger.info("unpacked %s", archive)

@@ -1,0 +1,68 @@
+"""MTCNN from the ``mtcnn`` package (1.0), with its shipped weights."""
+
+import warnings
+from typing import Any, Dict, List, Sequence
+
+from numpy.typing import NDArray
+
+from deepface.commons.engines import import_tensorflow_safely
+from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
+from deepface.modules.exceptions import MissingDependencyError
+
+# Images per mtcnn call within a group of same-sized images (bounds the pyramid's memory).
+MAX_GROUP_BATCH = 16
+
+
+class MtCnnClient(Detector):
+    """MTCNN (P-Net, R-Net, O-Net) with mtcnn's default thresholds.
+
+    Batching: mtcnn pads a batch to its largest image and builds one pyramid from it,
+    which changes the answers for smaller images. Only images of identical shape are
+    sent together, so each one is processed exactly as it would be alone.
+    """
+
+    native_batch = True
+
+    def __init__(self) -> None:
+        import_tensorflow_safely()
+        try:
+            from mtcnn import MTCNN
+        except ImportError as err:
+            raise MissingDependencyError(
+                "the mtcnn detector needs the mtcnn package and TensorFlow: "
+                "pip install mtcnn tensorflow"
+            ) from err
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            self.model = MTCNN()
+
+    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        detections = self.model.detect_faces(img[:, :, ::-1])  # mtcnn expects RGB
+        return [_to_region(detection) for detection in detections or []]
+
+    def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
+        results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
+        for indices in group_by_shape(imgs).values():
+            for chunk in chunked(indices, MAX_GROUP_BATCH):
+                if len(chunk) == 1:
+                    results[chunk[0]] = self.detect_faces(imgs[chunk[0]])
+                    continue
+                per_image = self.model.detect_faces([imgs[i][:, :, ::-1] for i in chunk])
+                for index, detections in zip(chunk, per_image):
+                    results[index] = [_to_region(d) for d in detections]
+        return results
+
+
+def _to_region(detection: Dict[str, Any]) -> FacialAreaRegion:
+    x, y, w, h = detection["box"]
+    keypoints = detection["keypoints"]
+    return FacialAreaRegion(
+        x=x,
+        y=y,
+        w=w,
+        h=h,
+        # mtcnn names eyes from the observer's side; deepface names them from the person's.
+        left_eye=keypoints["right_eye"],
+        right_eye=keypoints["left_eye"],
+        confidence=detection["confidence"],
+    )

@@ -1,0 +1,102 @@
+"""OpenCV Haar cascades: the frontal-face cascade finds faces, the eye cascade finds eyes."""
+
+import os
+from typing import Any, List, Optional, Tuple
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from deepface.commons import weight_utils
+from deepface.models.Detector import Detector, FacialAreaRegion, Point
+
+FACE_CASCADE = "haarcascade_frontalface_default.xml"
+EYE_CASCADE = "haarcascade_eye.xml"
+# opencv 5 wheels ship no cascades; deepface falls back to this public copy.
+CASCADE_URL = "https://github.com/opencv/opencv/raw/4.9.0/data/haarcascades/{file_name}"
+
+# deepface's detection parameters
+FACE_SCALE_FACTOR = 1.1
+FACE_MIN_NEIGHBORS = 10
+EYE_SCALE_FACTOR = 1.1
+EYE_MIN_NEIGHBORS = 10
+
+
+def load_cascade(file_name: str) -> Any:
+    """Load a Haar cascade shipped with opencv, or from the weights cache."""
+    if not hasattr(cv2, "CascadeClassifier"):
+        raise ImportError(
+            f"opencv {cv2.__version__} has no CascadeClassifier; "
+            "fix it with: pip install 'opencv-contrib-python-headless<5'"
+        )
+    path = os.path.join(os.path.dirname(cv2.__file__), "data", file_name)
+    if not os.path.isfile(path):
+        path = weight_utils.download_weights_if_necessary(
+            file_name=file_name, source_url=CASCADE_URL.format(file_name=file_name)
+        )
+    cascade = cv2.CascadeClassifier(path)
+    if cascade.empty():
+        raise ValueError(f"could not load the Haar cascade at {path}")
+    return cascade
+
+
+class OpenCvClient(Detector):
+    """deepface's default detector: Haar cascades for the face and for the eyes."""
+
+    def __init__(self) -> None:
+        self.face_cascade = load_cascade(FACE_CASCADE)
+        self.eye_cascade = load_cascade(EYE_CASCADE)
+
+    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        boxes, scores = self._detect_boxes(img)
+        regions = []
+        for (x, y, w, h), score in zip(boxes, scores):
+            x, y, w, h = int(x), int(y), int(w), int(h)
+            left_eye, right_eye = self.find_eyes(img[y : y + h, x : x + w])
+            regions.append(
+                FacialAreaRegion(
+                    x=x,
+                    y=y,
+                    w=w,
+                    h=h,
+                    left_eye=_offset(left_eye, x, y),
+                    right_eye=_offset(right_eye, x, y),
+                    # Haar scores are positive but unbounded; deepface maps them like this.
+                    confidence=(100 - float(score)) / 100,
+                )
+            )
+        return regions
+
+    def _detect_boxes(self, img: NDArray[Any]) -> Tuple[Any, Any]:
+        try:
+            boxes, _, scores = self.face_cascade.detectMultiScale3(
+                img, FACE_SCALE_FACTOR, FACE_MIN_NEIGHBORS, outputRejectLevels=True
+            )
+        except cv2.error:  # e.g. an image smaller than the cascade's window
+            return (), ()
+        return boxes, np.ravel(scores) if len(boxes) else ()
+
+    def find_eyes(self, face: NDArray[Any]) -> Tuple[Optional[Point], Optional[Point]]:
+        """The centres of the two largest eyes in a face crop, as (left, right) of the person.
+
+        Returns ``(None, None)`` when fewer than two eyes are found.
+        """
+        if face.shape[0] == 0 or face.shape[1] == 0:
+            return None, None
+        gray = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY)
+        eyes = self.eye_cascade.detectMultiScale(gray, EYE_SCALE_FACTOR, EYE_MIN_NEIGHBORS)
+        if len(eyes) < 2:
+            return None, None
+        first, second = sorted(eyes, key=lambda eye: abs(eye[2] * eye[3]), reverse=True)[:2]
+        # The eye further left in the picture is the person's right eye.
+        right, left = (first, second) if first[0] < second[0] else (second, first)
+        return _centre(left), _centre(right)
+
+
+def _centre(box: Any) -> Point:
+    x, y, w, h = box
+    return int(x + w / 2), int(y + h / 2)
+
+
+def _offset(point: Optional[Point], dx: int, dy: int) -> Optional[Point]:
+    return None if point is None else (int(point[0] + dx), int(point[1] + dy))

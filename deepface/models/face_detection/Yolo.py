@@ -1,0 +1,149 @@
+"""YOLO face detectors (v8, v11, v12) through ultralytics: one class, parameterised by model."""
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
+
+from numpy.typing import NDArray
+
+from deepface.commons import weight_utils
+from deepface.commons.logger import get_logger
+from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
+from deepface.modules.exceptions import MissingDependencyError
+
+logger = get_logger(__name__)
+
+CONFIDENCE_ENV = "YOLO_MIN_DETECTION_CONFIDENCE"
+DEFAULT_CONFIDENCE = 0.25
+# Images per forward pass within a group of same-sized images.
+MAX_GROUP_BATCH = 32
+
+
+@dataclass(frozen=True)
+class YoloWeights:
+    """A face model's weight file, where deepface downloads it, and the ultralytics it needs."""
+
+    file_name: str
+    url: str
+    min_ultralytics: tuple = (8, 1, 6)
+
+
+_YAPALAB = "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/"
+_AKANAMETOV = "https://github.com/akanametov/yolo-face/releases/download/1.0.0/"
+
+YOLO_MODELS: Dict[str, YoloWeights] = {
+    "yolov8n": YoloWeights(
+        "yolov8n-face.pt", "https://drive.google.com/uc?id=1qcr9DbgsX3ryrz2uU8w4Xm3cOrRywXqb"
+    ),
+    "yolov8m": YoloWeights("yolov8m-face.pt", _YAPALAB + "yolov8m-face.pt"),
+    "yolov8l": YoloWeights("yolov8l-face.pt", _YAPALAB + "yolov8l-face.pt"),
+    "yolov11n": YoloWeights("yolov11n-face.pt", _AKANAMETOV + "yolov11n-face.pt", (8, 3, 203)),
+    "yolov11s": YoloWeights("yolov11s-face.pt", _AKANAMETOV + "yolov11s-face.pt", (8, 3, 203)),
+    "yolov11m": YoloWeights("yolov11m-face.pt", _AKANAMETOV + "yolov11m-face.pt", (8, 3, 203)),
+    "yolov11l": YoloWeights("yolov11l-face.pt", _YAPALAB + "yolov11l-face.pt", (8, 3, 203)),
+    "yolov12n": YoloWeights("yolov12n-face.pt", _YAPALAB + "yolov12n-face.pt", (8, 3, 203)),
+    "yolov12s": YoloWeights("yolov12s-face.pt", _YAPALAB + "yolov12s-face.pt", (8, 3, 203)),
+    "yolov12m": YoloWeights("yolov12m-face.pt", _YAPALAB + "yolov12m-face.pt", (8, 3, 203)),
+    "yolov12l": YoloWeights("yolov12l-face.pt", _YAPALAB + "yolov12l-face.pt", (8, 3, 203)),
+}
+
+
+def resolve_confidence(min_confidence: Optional[float]) -> float:
+    """The keyword if given, else ``$YOLO_MIN_DETECTION_CONFIDENCE``, else 0.25 (deepface's)."""
+    if min_confidence is not None:
+        return float(min_confidence)
+    return float(os.getenv(CONFIDENCE_ENV, str(DEFAULT_CONFIDENCE)))
+
+
+class YoloClient(Detector):
+    """A YOLO face model (boxes, and eye keypoints where the model has them).
+
+    Batching: ultralytics letterboxes a batch of mixed sizes to a common square, which
+    changes what each image looks like to the network. Images of identical shape are
+    letterboxed exactly as a single image is, so only those are sent together.
+
+    Args:
+        model_name: one of :data:`YOLO_MODELS` (``"yolov8n"``, ``"yolov11s"``, ...).
+        min_confidence: the detection threshold (see :func:`resolve_confidence`).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; ``None`` lets ultralytics pick the GPU
+            when there is one.
+    """
+
+    native_batch = True
+
+    def __init__(
+        self,
+        model_name: str = "yolov8n",
+        min_confidence: Optional[float] = None,
+        device: Optional[str] = None,
+    ) -> None:
+        if model_name not in YOLO_MODELS:
+            raise ValueError(f"unknown YOLO model {model_name!r}; known: {sorted(YOLO_MODELS)}")
+        self.model_name = model_name
+        self.min_confidence = resolve_confidence(min_confidence)
+        self.device = device
+        self.model = self._build(YOLO_MODELS[model_name])
+
+    @staticmethod
+    def _build(weights: YoloWeights) -> Any:
+        try:
+            import ultralytics
+            from ultralytics import YOLO
+        except ImportError as err:
+            raise MissingDependencyError(
+                "YOLO detectors need ultralytics and torch: pip install 'deepface[yolo]' "
+                "(or pip install ultralytics-opencv-headless torch torchvision)"
+            ) from err
+        version = tuple(int(part) for part in ultralytics.__version__.split(".")[:3])
+        if version < weights.min_ultralytics:
+            needed = ".".join(map(str, weights.min_ultralytics))
+            raise MissingDependencyError(
+                f"{weights.file_name} needs ultralytics>={needed}, found {ultralytics.__version__}: "
+                f"pip install 'ultralytics-opencv-headless>={needed}'"
+            )
+        path = weight_utils.download_weights_if_necessary(weights.file_name, weights.url)
+        return YOLO(path)
+
+    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        return _to_regions(self._predict(img)[0])
+
+    def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
+        results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
+        for indices in group_by_shape(imgs).values():
+            for chunk in chunked(indices, MAX_GROUP_BATCH):
+                for index, result in zip(chunk, self._predict([imgs[i] for i in chunk])):
+                    results[index] = _to_regions(result)
+        return results
+
+    def _predict(self, source: Any) -> List[Any]:
+        return self.model.predict(
+            source, verbose=False, show=False, conf=self.min_confidence, device=self.device
+        )
+
+
+def _to_regions(result: Any) -> List[FacialAreaRegion]:
+    """Convert one ultralytics ``Results`` into regions (x, y of the top-left corner)."""
+    if result.boxes is None or len(result.boxes) == 0:
+        return []
+    boxes = result.boxes.xywh.tolist()
+    confidences = result.boxes.conf.tolist()
+    keypoints = result.keypoints.xy.tolist() if result.keypoints is not None else None
+    regions = []
+    for i, ((cx, cy, w, h), confidence) in enumerate(zip(boxes, confidences)):
+        left_eye = right_eye = None
+        if keypoints is not None:
+            # keypoint 0 is the eye on the picture's left: the person's right eye.
+            right_eye = (int(keypoints[i][0][0]), int(keypoints[i][0][1]))
+            left_eye = (int(keypoints[i][1][0]), int(keypoints[i][1][1]))
+        regions.append(
+            FacialAreaRegion(
+                x=int(cx - w / 2),
+                y=int(cy - h / 2),
+                w=int(w),
+                h=int(h),
+                left_eye=left_eye,
+                right_eye=right_eye,
+                confidence=confidence,
+            )
+        )
+    return regions

@@ -1,0 +1,431 @@
+"""Face extraction over batches: load -> frame -> detect -> crop and align -> respond.
+
+Every image is processed exactly as deepface processes it alone (the same bordered image
+reaches the detector, the same crop and rotation follow), but up to ``batch_size``
+images are decoded and sent to the detector at once.
+"""
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import cv2
+from numpy.typing import NDArray
+
+from deepface.commons import image_utils
+from deepface.commons.logger import get_logger
+from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, Point
+from deepface.modules import modeling
+from deepface.modules.alignment import align_face_region
+from deepface.modules.exceptions import (
+    BatchFaceNotDetected,
+    BatchImageLoadError,
+    DataTypeError,
+    FaceNotDetected,
+    ImageLoadError,
+    ImgNotFound,
+    UnimplementedError,
+)
+
+logger = get_logger(__name__)
+
+SKIP = "skip"
+COLOR_FACES = ("rgb", "bgr", "gray")
+DEFAULT_BATCH_SIZE = 32
+#: deepface's border: half the image's height and width on each side, when aligning.
+DEEPFACE_BORDER = 0.5
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """The parameters of one extraction call, validated once."""
+
+    detector_backend: str = "opencv"
+    enforce_detection: bool = True
+    align: bool = True
+    expand_percentage: int = 0
+    grayscale: bool = False
+    color_face: str = "rgb"
+    normalize_face: bool = True
+    anti_spoofing: bool = False
+    max_faces: Optional[int] = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    detection_border: Optional[float] = None
+    detector_options: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.detector_backend, str):
+            raise DataTypeError(f"detector_backend must be a string, not {self.detector_backend!r}")
+        if self.anti_spoofing:
+            raise UnimplementedError(
+                "anti_spoofing=True is not available yet in this package (it needs the "
+                "Fasnet models, planned in a later release); call with anti_spoofing=False"
+            )
+        if self.color_face not in COLOR_FACES:
+            raise UnimplementedError(
+                f"color_face must be one of {COLOR_FACES}, not {self.color_face!r}"
+            )
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {self.batch_size!r}")
+        if self.max_faces is not None and (not isinstance(self.max_faces, int) or self.max_faces < 0):
+            raise ValueError(f"max_faces must be None or a non-negative integer, not {self.max_faces!r}")
+        if self.detection_border is not None and not 0 <= float(self.detection_border) <= 2:
+            raise ValueError(
+                f"detection_border must be a fraction of the image size between 0 and 2, "
+                f"not {self.detection_border!r}"
+            )
+        if self.expand_percentage < 0:
+            logger.warning(
+                "expand_percentage cannot be negative (got %s); using 0", self.expand_percentage
+            )
+            object.__setattr__(self, "expand_percentage", 0)
+
+    @property
+    def border_fraction(self) -> float:
+        """The black border added on each side before detection, as a fraction of the size."""
+        if self.detection_border is not None:
+            return float(self.detection_border)
+        return DEEPFACE_BORDER if self.align else 0.0
+
+
+@dataclass
+class ImageResult:
+    """The outcome for one input: its faces, or the error that stopped it."""
+
+    index: int
+    source: str
+    faces: List[DetectedFace] = field(default_factory=list)
+    shape: Tuple[int, ...] = ()
+    error: Optional[Exception] = None
+
+
+@dataclass
+class FramedImage:
+    """An image as the detector sees it: with the black border deepface adds."""
+
+    pixels: NDArray[Any]
+    border_x: int
+    border_y: int
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def extract_faces(
+    img_path: Any,
+    detector_backend: str = "opencv",
+    enforce_detection: bool = True,
+    align: bool = True,
+    expand_percentage: int = 0,
+    grayscale: bool = False,
+    color_face: str = "rgb",
+    normalize_face: bool = True,
+    anti_spoofing: bool = False,
+    max_faces: Optional[int] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Detect, align and crop the faces in one image or a batch (see ``DeepFace.extract_faces``)."""
+    options = ExtractOptions(
+        detector_backend=detector_backend,
+        enforce_detection=enforce_detection,
+        align=align,
+        expand_percentage=expand_percentage,
+        grayscale=grayscale,
+        color_face=color_face,
+        normalize_face=normalize_face,
+        anti_spoofing=anti_spoofing,
+        max_faces=max_faces,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=dict(detector_options or {}),
+    )
+    if image_utils.is_batch_input(img_path):
+        return _extract_batch(image_utils.split_batch(img_path), options)
+    return _extract_single(img_path, options)
+
+
+def iter_extract_faces(
+    imgs: Iterable[Any], options: ExtractOptions, name_indices: bool = True
+) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
+    """Stream ``imgs`` through the pipeline, ``options.batch_size`` images at a time.
+
+    Yields, in input order, each input's :class:`ImageResult` and its faces as deepface
+    dicts (empty when the input failed). At most one batch of images is held in memory.
+    """
+    for result in detect_stream(imgs, options, name_indices):
+        faces = _responses(result, options) if result.error is None else []
+        if result.error is None and not faces and options.enforce_detection:
+            result.error = ImgNotFound(
+                f"Exception while extracting faces from {result.source}. "
+                "Consider to set enforce_detection arg to False."
+            )
+        yield result, faces
+
+
+def detect_stream(
+    imgs: Iterable[Any], options: ExtractOptions, name_indices: bool = True
+) -> Iterator[ImageResult]:
+    """The batched pipeline: load, detect and crop ``options.batch_size`` inputs at a time.
+
+    ``name_indices=False`` leaves input indices out of error messages (one-image calls).
+    """
+    detector = _detector_for(options)
+    numbered = enumerate(imgs)
+    while True:
+        chunk = list(itertools.islice(numbered, options.batch_size))
+        if not chunk:
+            return
+        yield from _process_chunk(chunk, detector, options, name_indices)
+
+
+# ---------------------------------------------------------------- single and batch API
+
+
+def _extract_single(img: Any, options: ExtractOptions) -> List[Dict[str, Any]]:
+    ((result, faces),) = list(iter_extract_faces([img], options, name_indices=False))
+    if result.error is not None:
+        raise result.error
+    return faces
+
+
+def _extract_batch(imgs: Sequence[Any], options: ExtractOptions) -> List[List[Dict[str, Any]]]:
+    outputs: List[List[Dict[str, Any]]] = []
+    errors: Dict[int, Exception] = {}
+    for result, faces in iter_extract_faces(imgs, options):
+        if result.error is not None:
+            errors[result.index] = result.error
+        outputs.append(faces)
+    if errors:
+        _raise_batch_error(errors, outputs, len(imgs))
+    return outputs
+
+
+def _raise_batch_error(
+    errors: Dict[int, Exception], outputs: List[List[Dict[str, Any]]], total: int
+) -> None:
+    kept = {i: faces for i, faces in enumerate(outputs) if i not in errors}
+    if all(isinstance(err, FaceNotDetected) for err in errors.values()):
+        raise BatchFaceNotDetected(
+            f"no face detected in {len(errors)} of {total} inputs (set "
+            "enforce_detection=False to get the whole image for them instead)",
+            errors,
+            kept,
+        )
+    raise BatchImageLoadError(f"{len(errors)} of {total} inputs failed", errors, kept)
+
+
+# ---------------------------------------------------------------- pipeline stages
+
+
+def _detector_for(options: ExtractOptions) -> Optional[Detector]:
+    if options.detector_backend == SKIP:
+        return None
+    return modeling.build_model(
+        task="face_detector", model_name=options.detector_backend, **options.detector_options
+    )
+
+
+def _process_chunk(
+    chunk: Sequence[Tuple[int, Any]],
+    detector: Optional[Detector],
+    options: ExtractOptions,
+    name_indices: bool,
+) -> List[ImageResult]:
+    results, images = _load_chunk(chunk, name_indices)
+    loaded = [r for r in results if r.error is None]
+    if detector is None:
+        for result in loaded:
+            result.faces = [_whole_image(images[result.index])]
+        return results
+
+    framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
+    regions_per_image = detector.detect_faces_batch([f.pixels for f in framed])
+    for result, frame, regions in zip(loaded, framed, regions_per_image):
+        result.faces = _faces_from_regions(regions, frame, options)
+        if not result.faces:
+            if options.enforce_detection:
+                result.error = FaceNotDetected(
+                    f"Face could not be detected in {result.source}. Please confirm that the "
+                    "picture is a face photo or consider to set enforce_detection param to False."
+                )
+            else:
+                result.faces = [_whole_image(images[result.index])]
+    return results
+
+
+def _load_chunk(
+    chunk: Sequence[Tuple[int, Any]], name_indices: bool
+) -> Tuple[List[ImageResult], Dict[int, NDArray[Any]]]:
+    results, images = [], {}
+    for index, item in chunk:
+        source = image_utils.describe_source(item)
+        shown_index = index if name_indices else None
+        try:
+            pixels, source = image_utils.load_image(item, index=shown_index)
+        except (ImgNotFound, DataTypeError) as err:
+            error = err if isinstance(err, ImageLoadError) else ImageLoadError(str(err), shown_index, source)
+            results.append(ImageResult(index=index, source=source, error=error))
+            continue
+        images[index] = pixels
+        results.append(ImageResult(index=index, source=source, shape=pixels.shape))
+    return results, images
+
+
+def frame_image(img: NDArray[Any], fraction: float) -> FramedImage:
+    """Add deepface's black border: ``int(fraction * size)`` pixels on each side."""
+    border_y, border_x = int(fraction * img.shape[0]), int(fraction * img.shape[1])
+    if border_x == 0 and border_y == 0:
+        return FramedImage(img, 0, 0)
+    padded = cv2.copyMakeBorder(
+        img, border_y, border_y, border_x, border_x, cv2.BORDER_CONSTANT, value=[0, 0, 0]
+    )
+    return FramedImage(padded, border_x, border_y)
+
+
+def _whole_image(img: NDArray[Any]) -> DetectedFace:
+    height, width = img.shape[:2]
+    return DetectedFace(
+        img=img, facial_area=FacialAreaRegion(x=0, y=0, w=width, h=height, confidence=0), confidence=0
+    )
+
+
+def _faces_from_regions(
+    regions: List[FacialAreaRegion], frame: FramedImage, options: ExtractOptions
+) -> List[DetectedFace]:
+    if options.max_faces is not None and options.max_faces < len(regions):
+        regions = heapq.nlargest(options.max_faces, regions, key=lambda r: r.w * r.h)
+    return [crop_face(region, frame, options) for region in regions]
+
+
+def crop_face(region: FacialAreaRegion, frame: FramedImage, options: ExtractOptions) -> DetectedFace:
+    """Expand, crop and (optionally) align one face; report it in original coordinates."""
+    img = frame.pixels
+    x, y, w, h = _expand_and_clip(region, img.shape, options.expand_percentage)
+    face = img[y : y + h, x : x + w]
+    left_eye, right_eye = _eyes_or_fallback(region, face, x, y, options.detector_backend)
+
+    if options.align:
+        face = align_face_region(img, (x, y, w, h), left_eye, right_eye)
+
+    def unframe(point: Optional[Point]) -> Optional[Point]:
+        return None if point is None else (point[0] - frame.border_x, point[1] - frame.border_y)
+
+    return DetectedFace(
+        img=face,
+        facial_area=FacialAreaRegion(
+            x=x - frame.border_x,
+            y=y - frame.border_y,
+            w=w,
+            h=h,
+            confidence=region.confidence,
+            left_eye=unframe(left_eye),
+            right_eye=unframe(right_eye),
+            nose=unframe(region.nose),
+            mouth_left=unframe(region.mouth_left),
+            mouth_right=unframe(region.mouth_right),
+        ),
+        confidence=region.confidence or 0,
+    )
+
+
+def _expand_and_clip(
+    region: FacialAreaRegion, shape: Tuple[int, ...], expand_percentage: int
+) -> Tuple[int, int, int, int]:
+    x, y, w, h = region.x, region.y, region.w, region.h
+    if expand_percentage > 0:
+        grown_w = w + int(w * expand_percentage / 100)
+        grown_h = h + int(h * expand_percentage / 100)
+        x = max(0, x - int((grown_w - w) / 2))
+        y = max(0, y - int((grown_h - h) / 2))
+        w = min(shape[1] - x, grown_w)
+        h = min(shape[0] - y, grown_h)
+    # Clip to the image before slicing (a negative index would count from the end).
+    w = max(0, min(shape[1], x + w) - max(0, x))
+    h = max(0, min(shape[0], y + h) - max(0, y))
+    return int(max(0, x)), int(max(0, y)), int(w), int(h)
+
+
+def _eyes_or_fallback(
+    region: FacialAreaRegion, face: NDArray[Any], x: int, y: int, backend: str
+) -> Tuple[Optional[Point], Optional[Point]]:
+    """The detector's eyes; where it gave none, the OpenCV eye cascade's (as deepface does)."""
+    left_eye, right_eye = region.left_eye, region.right_eye
+    if backend == "opencv" or (left_eye is not None and right_eye is not None):
+        return left_eye, right_eye
+    eye_finder = modeling.build_model(task="face_detector", model_name="opencv")
+    found_left, found_right = eye_finder.find_eyes(face)
+    if left_eye is None and found_left is not None:
+        left_eye = (int(found_left[0]) + x, int(found_left[1]) + y)
+    if right_eye is None and found_right is not None:
+        right_eye = (int(found_right[0]) + x, int(found_right[1]) + y)
+    return left_eye, right_eye
+
+
+# ---------------------------------------------------------------- API-edge dicts
+
+
+def _responses(result: ImageResult, options: ExtractOptions) -> List[Dict[str, Any]]:
+    height, width = result.shape[:2]
+    return [
+        to_response(face, width, height, options)
+        for face in result.faces
+        if face.img.shape[0] > 0 and face.img.shape[1] > 0
+    ]
+
+
+def to_response(face: DetectedFace, width: int, height: int, options: ExtractOptions) -> Dict[str, Any]:
+    """One face as deepface's dict: ``face``, ``facial_area`` and ``confidence``."""
+    area = face.facial_area
+    x, y = max(0, int(area.x)), max(0, int(area.y))
+    facial_area: Dict[str, Any] = {
+        "x": x,
+        "y": y,
+        "w": min(width - x - 1, int(area.w)),
+        "h": min(height - y - 1, int(area.h)),
+        "left_eye": _valid_point(area.left_eye, width, height),
+        "right_eye": _valid_point(area.right_eye, width, height),
+    }
+    for name in ("nose", "mouth_left", "mouth_right"):
+        point = getattr(area, name)
+        if point is not None:
+            facial_area[name] = _valid_point(point, width, height)
+    return {
+        "face": _format_pixels(face.img, options),
+        "facial_area": facial_area,
+        "confidence": round(float(area.confidence or 0), 2),
+    }
+
+
+def _valid_point(point: Optional[Sequence[Any]], width: int, height: int) -> Optional[Point]:
+    if point is None:
+        return None
+    px, py = int(point[0]), int(point[1])
+    return (px, py) if 0 <= px < width and 0 <= py < height else None
+
+
+def _format_pixels(pixels: NDArray[Any], options: ExtractOptions) -> NDArray[Any]:
+    if options.grayscale:
+        logger.warning("grayscale is deprecated; use color_face='gray' instead")
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+    elif options.color_face == "rgb":
+        pixels = pixels[:, :, ::-1]
+    elif options.color_face == "gray":
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+    if options.normalize_face and pixels.max() > 1:
+        pixels = pixels / 255
+    return pixels
+
+
+__all__ = [
+    "ExtractOptions",
+    "ImageResult",
+    "crop_face",
+    "detect_stream",
+    "extract_faces",
+    "frame_image",
+    "iter_extract_faces",
+    "to_response",
+]

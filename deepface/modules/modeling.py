@@ -1,0 +1,87 @@
+"""Model registry: each model is built once per process, thread-safely, and reused."""
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Dict, Hashable, Tuple
+
+from deepface.commons.logger import get_logger
+from deepface.modules.exceptions import UnimplementedError
+
+logger = get_logger(__name__)
+
+_DETECTION = "deepface.models.face_detection"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model's class lives and the fixed arguments it is built with."""
+
+    target: str  # "module:Class"
+    fixed: Dict[str, Any] = field(default_factory=dict)
+
+    def build(self, **options: Any) -> Any:
+        module_name, class_name = self.target.split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        return cls(**self.fixed, **options)
+
+
+def _yolo(name: str) -> ModelSpec:
+    return ModelSpec(f"{_DETECTION}.Yolo:YoloClient", {"model_name": name})
+
+
+FACE_DETECTORS: Dict[str, ModelSpec] = {
+    "opencv": ModelSpec(f"{_DETECTION}.OpenCv:OpenCvClient"),
+    "mtcnn": ModelSpec(f"{_DETECTION}.MtCnn:MtCnnClient"),
+    **{
+        name: _yolo(name)
+        for name in (
+            "yolov8n", "yolov8m", "yolov8l",
+            "yolov11n", "yolov11s", "yolov11m", "yolov11l",
+            "yolov12n", "yolov12s", "yolov12m", "yolov12l",
+        )
+    },
+}
+
+MODELS: Dict[str, Dict[str, ModelSpec]] = {"face_detector": FACE_DETECTORS}
+
+_cache: Dict[Tuple[str, str, Hashable], Any] = {}
+_lock = threading.Lock()
+
+
+def build_model(task: str, model_name: str, **options: Any) -> Any:
+    """Return the model ``model_name`` for ``task``, building it on first use.
+
+    Args:
+        task: ``"face_detector"``.
+        model_name: a name deepface accepts for that task, e.g. ``"mtcnn"`` or ``"yolov8n"``.
+        **options: keyword arguments for the model's constructor (for example
+            ``min_confidence`` or ``device`` for YOLO). Each distinct set of options is a
+            distinct cached model.
+    """
+    specs = MODELS.get(task)
+    if specs is None:
+        raise UnimplementedError(f"unknown task {task!r}; known tasks: {sorted(MODELS)}")
+    spec = specs.get(model_name)
+    if spec is None:
+        raise UnimplementedError(
+            f"unknown {task} {model_name!r}; choose one of: {', '.join(sorted(specs))}"
+        )
+    key = (task, model_name, _freeze(options))
+    with _lock:
+        model = _cache.get(key)
+        if model is None:
+            logger.debug("building %s %s with %s", task, model_name, options)
+            model = spec.build(**options)
+            _cache[key] = model
+    return model
+
+
+def clear_cache() -> None:
+    """Forget every built model (tests use this after changing weight files)."""
+    with _lock:
+        _cache.clear()
+
+
+def _freeze(options: Dict[str, Any]) -> Hashable:
+    return tuple(sorted((name, repr(value)) for name, value in options.items()))

@@ -1,0 +1,41 @@
+"""Packaging for the batched, deepface-compatible face analysis library."""
+
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_requirements(name: str) -> list:
+    with open(os.path.join(HERE, name), encoding="utf-8") as handle:
+        return [
+            line.split("#")[0].strip()
+            for line in handle
+            if line.split("#")[0].strip() and not line.startswith("-")
+        ]
+
+
+def read_version() -> str:
+    with open(os.path.join(HERE, "deepface", "__init__.py"), encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("__version__"):
+                return line.split("=")[1].strip().strip('"')
+    raise RuntimeError("no __version__ in deepface/__init__.py")
+
+
+setup(
+    name="deepface",
+    version=read_version(),
+    description="A drop-in replacement for deepface whose face pipeline runs in batches",
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["deepface", "deepface.*"]),
+    python_requires=">=3.10",
+    install_requires=read_requirements("requirements.txt"),
+    extras_require={
+        "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16"],
+        "test": ["pytest>=8"],
+    },
+    entry_points={"console_scripts": ["deepface=deepface.cli:main"]},
+)
