@@ -74,12 +74,16 @@ def weights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     weights.mkdir(parents=True)
     previous = os.environ.get("DEEPFACE_HOME")
     os.environ["DEEPFACE_HOME"] = str(home)
-    try:
-        from tests.helpers.random_models import write_random_yolo_face_model
+    from tests.helpers import random_models
 
-        write_random_yolo_face_model(weights / "yolov8n-face.pt")
+    try:
+        random_models.write_random_yolo_face_model(weights / "yolov8n-face.pt")
     except ImportError:
         pass  # ultralytics not installed: the YOLO tests skip themselves
+    try:
+        random_models.write_random_retinaface_weights(weights / "retinaface.h5")
+    except ImportError:
+        pass  # retina-face or tf-keras not installed: the RetinaFace tests skip themselves
     yield home
     if previous is None:
         os.environ.pop("DEEPFACE_HOME", None)

@@ -10,7 +10,8 @@ from deepface.modules import modeling
 from deepface.modules.detection import frame_image
 from tests.conftest import YOLO_TEST_CONFIDENCE, assert_same_face_dicts, assert_same_regions
 
-DETECTORS = ["opencv", "mtcnn", "yolov8n"]
+DETECTORS = ["opencv", "mtcnn", "yolov8n", "retinaface"]
+OPTIONAL_ENGINES = {"yolov8n": "ultralytics", "retinaface": "retinaface"}
 
 
 def detector_options(backend: str) -> Dict[str, Any]:
@@ -19,8 +20,9 @@ def detector_options(backend: str) -> Dict[str, Any]:
 
 @pytest.fixture(scope="module", params=DETECTORS)
 def backend(request: pytest.FixtureRequest, weights_home) -> str:
-    if request.param.startswith("yolo"):
-        pytest.importorskip("ultralytics", reason="YOLO needs: pip install 'deepface[yolo]'")
+    engine = OPTIONAL_ENGINES.get(request.param)
+    if engine is not None:
+        pytest.importorskip(engine, reason=f"{request.param} needs the {engine} package")
     return request.param
 
 

@@ -45,6 +45,11 @@ def run_oracle(paths: List[str], backend: str, align: bool, home: Path) -> List[
     return answer["results"]
 
 
+def box_key(face: dict) -> tuple:
+    area = face["facial_area"]
+    return (area["x"], area["y"], area["w"], area["h"])
+
+
 def as_tuples(faces: List[dict]) -> List[dict]:
     """JSON turned the oracle's eye tuples into lists; compare like with like."""
     for face in faces:
@@ -64,6 +69,8 @@ def test_single_image_results_equal_deepface(backend: str, align: bool, tmp_path
     found = 0
     for path, want in zip(paths, expected):
         got = DeepFace.extract_faces(path, detector_backend=backend, align=align, enforce_detection=False)
+        if backend == "opencv":  # OpenCV's order depends on thread scheduling: compare as sets
+            want, got = sorted(want, key=box_key), sorted(got, key=box_key)
         assert_same_face_dicts(as_tuples(want), got, f"{backend} {Path(path).name}")
         for want_face, got_face in zip(want, got):
             assert abs(want_face["shape"][0] - got_face["face"].shape[0]) <= 1

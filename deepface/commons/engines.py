@@ -2,6 +2,7 @@
 
 import importlib
 import importlib.util
+import os
 import sys
 
 # Importing TensorFlow before torchvision crashes the process (inside triton) with the
@@ -9,13 +10,23 @@ import sys
 _IMPORT_BEFORE_TENSORFLOW = ("torch", "torchvision")
 
 
-def import_tensorflow_safely() -> None:
-    """Import torch and torchvision, where installed, before anything imports TensorFlow.
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
 
-    A process that uses mtcnn (TensorFlow) and later YOLO (torchvision) needs this.
+
+def import_tensorflow_safely() -> None:
+    """Prepare the process for TensorFlow; call it before anything imports TensorFlow.
+
+    - torch and torchvision, where installed, are imported first: a process that uses
+      mtcnn (TensorFlow) and later YOLO (torchvision) would crash otherwise.
+    - With tf-keras installed, TensorFlow is told to use it (``TF_USE_LEGACY_KERAS=1``),
+      as retina-face requires; it must be decided before TensorFlow's first import, so
+      every TensorFlow detector agrees on it.
     """
     if "tensorflow" in sys.modules:
         return
+    if _installed("tf_keras"):
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     for name in _IMPORT_BEFORE_TENSORFLOW:
-        if name not in sys.modules and importlib.util.find_spec(name) is not None:
+        if name not in sys.modules and _installed(name):
             importlib.import_module(name)

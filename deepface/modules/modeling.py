@@ -33,6 +33,7 @@ def _yolo(name: str) -> ModelSpec:
 FACE_DETECTORS: Dict[str, ModelSpec] = {
     "opencv": ModelSpec(f"{_DETECTION}.OpenCv:OpenCvClient"),
     "mtcnn": ModelSpec(f"{_DETECTION}.MtCnn:MtCnnClient"),
+    "retinaface": ModelSpec(f"{_DETECTION}.RetinaFace:RetinaFaceClient"),
     **{
         name: _yolo(name)
         for name in (

@@ -40,3 +40,46 @@ def write_random_yolo_face_model(target: Path, seed: int = 0) -> Path:
             branch[-1].bias.fill_(CLASS_BIAS)
     model.save(str(target))
     return target
+
+
+RETINAFACE_LOGIT_STD = 4.0
+RETINAFACE_FACE_BIAS = 5.0
+RETINAFACE_SCORE_LAYERS = ("face_rpn_cls_score_stride32", "face_rpn_cls_score_stride16", "face_rpn_cls_score_stride8")
+
+
+def write_random_retinaface_weights(target: Path, seed: int = 0) -> Path:
+    """Write weights for retina-face's Keras RetinaFace, drawn at random, to ``target`` (.h5).
+
+    The architecture is retina-face's own, built with its weight download bypassed. The
+    score layers are re-drawn so that few anchors pass a threshold of about 0.9, as
+    with trained weights: a plain random model fires almost everywhere.
+    """
+    from deepface.commons.engines import import_tensorflow_safely
+
+    import_tensorflow_safely()
+    import numpy as np
+    import tensorflow as tf
+    from retinaface.model import retinaface_model
+
+    tf.keras.utils.set_random_seed(seed)
+    real_loader = retinaface_model.load_weights
+    retinaface_model.load_weights = lambda model: model  # bypass the download
+    try:
+        model = retinaface_model.build_model()
+    finally:
+        retinaface_model.load_weights = real_loader
+    rng = np.random.default_rng(seed)
+    probe = rng.uniform(0, 255, (1, 256, 256, 3)).astype(np.float32)
+    for name in RETINAFACE_SCORE_LAYERS:
+        layer = model.get_layer(name)
+        features = tf.keras.Model(model.input, layer.input)(probe).numpy()
+        kernel, bias = layer.get_weights()
+        # logits with a spread of RETINAFACE_LOGIT_STD whatever the (untrained) feature scale
+        fan_in = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
+        std = RETINAFACE_LOGIT_STD / (float(features.std()) * np.sqrt(fan_in) + 1e-12)
+        kernel = rng.normal(0.0, std, kernel.shape).astype(kernel.dtype)
+        # channels: background logits of both anchors, then face logits; favour background
+        bias = np.array([0.0, 0.0, -RETINAFACE_FACE_BIAS, -RETINAFACE_FACE_BIAS], dtype=bias.dtype)
+        layer.set_weights([kernel, bias])
+    model.save_weights(str(target))
+    return target

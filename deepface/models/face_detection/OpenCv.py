@@ -48,9 +48,15 @@ class OpenCvClient(Detector):
         self.eye_cascade = load_cascade(EYE_CASCADE)
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        """Faces left to right (then top to bottom).
+
+        OpenCV returns the cascade's faces in an order that depends on how its worker
+        threads were scheduled, so deepface's order varies from run to run; sorting makes
+        results reproducible without changing which faces are found.
+        """
         boxes, scores = self._detect_boxes(img)
         regions = []
-        for (x, y, w, h), score in zip(boxes, scores):
+        for (x, y, w, h), score in sorted(zip(boxes.tolist() if len(boxes) else [], scores), key=_box_key):
             x, y, w, h = int(x), int(y), int(w), int(h)
             left_eye, right_eye = self.find_eyes(img[y : y + h, x : x + w])
             regions.append(
@@ -91,6 +97,11 @@ class OpenCvClient(Detector):
         # The eye further left in the picture is the person's right eye.
         right, left = (first, second) if first[0] < second[0] else (second, first)
         return _centre(left), _centre(right)
+
+
+def _box_key(box_and_score: Any) -> Any:
+    (x, y, w, h), _ = box_and_score
+    return (x, y, w, h)
 
 
 def _centre(box: Any) -> Point:
