@@ -10,7 +10,7 @@ ORACLE_PACKAGES ?= deepface==0.0.103 retina-face==0.0.19 werkzeug markupsafe
 IMAGES ?= ../shared/faces
 DETECTOR ?= mtcnn
 
-.PHONY: setup oracle test demo clean
+.PHONY: setup oracle test demo bench clean
 
 setup: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
@@ -30,6 +30,9 @@ test:
 demo:
 	$(BIN)/deepface extract-faces $(IMAGES) --detector-backend $(DETECTOR) --output faces.jsonl --crops crops
 	@echo "wrote faces.jsonl and crops/"
+
+bench:
+	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
 
 clean:
 	rm -rf crops faces.jsonl .pytest_cache

@@ -1,0 +1,41 @@
+"""Time one package's extract_faces over a list of images, in its own process.
+
+Whichever ``deepface`` comes first on ``sys.path`` is measured: this package, or upstream
+deepface installed apart (``PYTHONPATH=.oracle``). Prints one JSON line.
+
+    python scripts/bench_worker.py '{"paths": [...], "detector_backend": "mtcnn", "batch_size": 16}'
+"""
+
+import json
+import resource
+import sys
+import time
+
+import torch  # noqa: F401  (torch and torchvision before TensorFlow, or the process crashes)
+import torchvision  # noqa: F401
+from deepface import DeepFace
+
+
+def main() -> None:
+    request = json.loads(sys.argv[1])
+    paths = request["paths"]
+    backend = request["detector_backend"]
+    options = {"detector_backend": backend, "enforce_detection": False}
+    if request.get("batch_size") is not None:  # upstream deepface has no batch_size
+        options["batch_size"] = request["batch_size"]
+
+    DeepFace.extract_faces(paths[0], **{k: v for k, v in options.items() if k != "batch_size"})
+    started = time.perf_counter()
+    results = DeepFace.extract_faces(paths, **options)
+    seconds = time.perf_counter() - started
+
+    faces = sum(1 for per_image in results for face in per_image if face["confidence"] > 0)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("BENCH-JSON " + json.dumps(
+        {"seconds": seconds, "images": len(paths), "faces": faces, "peak_mib": peak_mib,
+         "module": DeepFace.__file__}
+    ))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Throughput of this package against upstream deepface 0.0.103, same images and weights.
+
+Each measurement runs in a fresh process (``scripts/bench_worker.py``): upstream deepface
+from ``.oracle/`` (``make oracle``), this package from the checkout. Models without
+downloadable weights here (yolov8n, retinaface) use random-weight models of the real
+architecture written once into a temporary weights folder that both packages read.
+
+    python scripts/benchmark.py --detectors opencv mtcnn --batch-sizes 1 16 --photos 12
+"""
+
+import argparse
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import cv2
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FACES = REPO.parent / "shared" / "faces"
+WORKER = REPO / "scripts" / "bench_worker.py"
+FRAME_SIZE = (640, 480)
+
+
+@dataclass
+class Measurement:
+    package: str
+    dataset: str
+    detector: str
+    batch_size: Optional[int]
+    images: int
+    seconds: float
+    faces: int
+    peak_mib: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds
+
+
+def make_frames(photos: List[str], count: int, folder: Path) -> List[str]:
+    """``count`` video-like 640x480 frames cut from the photos (centre crop, then resize)."""
+    paths = []
+    for k in range(count):
+        img = cv2.imread(photos[k % len(photos)])
+        h, w = img.shape[:2]
+        target = FRAME_SIZE[0] / FRAME_SIZE[1]
+        if w / h > target:
+            crop_w = int(h * target)
+            img = img[:, (w - crop_w) // 2 : (w - crop_w) // 2 + crop_w]
+        else:
+            crop_h = int(w / target)
+            img = img[(h - crop_h) // 2 : (h - crop_h) // 2 + crop_h]
+        path = folder / f"frame_{k:03d}.jpg"
+        cv2.imwrite(str(path), cv2.resize(img, FRAME_SIZE, interpolation=cv2.INTER_AREA))
+        paths.append(str(path))
+    return paths
+
+
+def write_random_weights(home: Path, detectors: List[str]) -> None:
+    sys.path.insert(0, str(REPO))
+    from tests.helpers import random_models  # noqa: E402  (test helper, reused here)
+
+    weights = home / ".deepface" / "weights"
+    weights.mkdir(parents=True, exist_ok=True)
+    if "yolov8n" in detectors:
+        random_models.write_random_yolo_face_model(weights / "yolov8n-face.pt")
+    if "retinaface" in detectors:
+        random_models.write_random_retinaface_weights(weights / "retinaface.h5")
+
+
+def run_worker(package: str, paths: List[str], detector: str, batch_size: Optional[int],
+               home: Path, oracle: Path) -> Dict:
+    env = {**os.environ, "DEEPFACE_HOME": str(home), "YOLO_CONFIG_DIR": str(home / "yolo")}
+    if package == "deepface-0.0.103":
+        env["PYTHONPATH"] = str(oracle)
+    else:
+        env["PYTHONPATH"] = str(REPO)
+    request = {"paths": paths, "detector_backend": detector, "batch_size": batch_size}
+    done = subprocess.run(
+        [sys.executable, str(WORKER), json.dumps(request)],
+        cwd=home, env=env, capture_output=True, text=True, check=False,
+    )
+    lines = [l for l in done.stdout.splitlines() if l.startswith("BENCH-JSON ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{package} {detector} failed:\n{done.stderr[-2000:]}")
+    return json.loads(lines[-1][len("BENCH-JSON "):])
+
+
+def render_table(rows: List[Measurement]) -> str:
+    baseline = {
+        (r.dataset, r.detector): r.images_per_second for r in rows if r.package == "deepface-0.0.103"
+    }
+    out = ["| dataset | detector | package | batch size | images | faces | img/s | vs deepface | peak MiB |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        base = baseline.get((r.dataset, r.detector))
+        ratio = f"{r.images_per_second / base:.2f}x" if base else "-"
+        out.append(
+            f"| {r.dataset} | {r.detector} | {r.package} | {r.batch_size or '-'} | {r.images} | "
+            f"{r.faces} | {r.images_per_second:.2f} | {ratio} | {r.peak_mib:.0f} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--detectors", nargs="+", default=["opencv", "mtcnn", "yolov8n", "retinaface"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 4, 16, 64])
+    parser.add_argument("--photos", type=int, default=24, help="photos from ../shared/faces")
+    parser.add_argument("--frames", type=int, default=32, help="640x480 frames (0: skip)")
+    parser.add_argument("--oracle", default=str(REPO / ".oracle"))
+    parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks-latest.md"))
+    args = parser.parse_args()
+
+    photos = sorted(glob.glob(str(SHARED_FACES / "*.jpg")))[: args.photos]
+    if not photos:
+        print(f"no photos in {SHARED_FACES}", file=sys.stderr)
+        return 2
+    rows: List[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="deepface-bench-") as tmp:
+        home = Path(tmp)
+        write_random_weights(home, args.detectors)
+        datasets = {"photos": photos}
+        if args.frames:
+            frames_dir = home / "frames"
+            frames_dir.mkdir()
+            datasets["frames"] = make_frames(photos, args.frames, frames_dir)
+        for dataset, paths in datasets.items():
+            for detector in args.detectors:
+                runs = [("deepface-0.0.103", None)] + [("this package", b) for b in args.batch_sizes]
+                for package, batch_size in runs:
+                    result = run_worker(package, paths, detector, batch_size, home, Path(args.oracle))
+                    row = Measurement(package, dataset, detector, batch_size, result["images"],
+                                      result["seconds"], result["faces"], result["peak_mib"])
+                    rows.append(row)
+                    print(f"{dataset:7s} {detector:10s} {package:17s} batch={batch_size or '-':>3} "
+                          f"{row.images_per_second:7.2f} img/s  faces={row.faces}", flush=True)
+
+    header = (
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"by `python scripts/benchmark.py {' '.join(sys.argv[1:])}`.\n\n"
+    )
+    table = render_table(rows)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(header + table + "\n")
+    print("\n" + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
