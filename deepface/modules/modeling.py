@@ -34,6 +34,8 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
     "opencv": ModelSpec(f"{_DETECTION}.OpenCv:OpenCvClient"),
     "mtcnn": ModelSpec(f"{_DETECTION}.MtCnn:MtCnnClient"),
     "retinaface": ModelSpec(f"{_DETECTION}.RetinaFace:RetinaFaceClient"),
+    "dlib": ModelSpec(f"{_DETECTION}.Dlib:DlibClient"),
+    "fastmtcnn": ModelSpec(f"{_DETECTION}.FastMtCnn:FastMtCnnClient"),
     **{
         name: _yolo(name)
         for name in (

@@ -1,0 +1,71 @@
+"""dlib's HOG face detector with its 5-point shape predictor for the eyes."""
+
+import importlib.util
+import os
+from typing import Any, List, Optional
+
+from numpy.typing import NDArray
+
+from deepface.commons import weight_utils
+from deepface.models.Detector import Detector, FacialAreaRegion
+from deepface.modules.exceptions import MissingDependencyError
+
+PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
+PREDICTOR_URL = "https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2"
+UPSAMPLE_TIMES = 1  # deepface's: the image is upsampled once before scanning
+
+
+def shipped_predictor() -> Optional[str]:
+    """The 5-point predictor shipped by ``face_recognition_models``, if installed.
+
+    Found through its import spec: importing that package needs ``pkg_resources``.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = os.path.join(folder, "models", PREDICTOR_FILE)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+class DlibClient(Detector):
+    """HOG detector (loops: dlib takes one image at a time)."""
+
+    def __init__(self) -> None:
+        try:
+            import dlib
+        except ImportError as err:
+            raise MissingDependencyError(
+                "the dlib detector needs dlib: pip install 'deepface[dlib]' "
+                "(or pip install dlib-bin face_recognition_models)"
+            ) from err
+        predictor = shipped_predictor() or weight_utils.download_weights_if_necessary(
+            PREDICTOR_FILE, PREDICTOR_URL, compress_type="bz2"
+        )
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(predictor)
+
+    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        detections, scores, _ = self.detector.run(img, UPSAMPLE_TIMES)
+        return [self._to_region(img, det, score) for det, score in zip(detections, scores)]
+
+    def _to_region(self, img: NDArray[Any], detection: Any, score: float) -> FacialAreaRegion:
+        y = int(max(0, detection.top()))
+        x = int(max(0, detection.left()))
+        h = int(min(detection.bottom(), img.shape[0]) - y)
+        w = int(min(detection.right(), img.shape[1]) - x)
+        shape = self.predictor(img, detection)
+
+        def midpoint(a: int, b: int) -> tuple:
+            pa, pb = shape.part(a), shape.part(b)
+            return int((pa.x + pb.x) // 2), int((pa.y + pb.y) // 2)
+
+        # points 0-1 outline the person's left eye, 2-3 the right one
+        return FacialAreaRegion(
+            x=x, y=y, w=w, h=h,
+            left_eye=midpoint(0, 1),
+            right_eye=midpoint(2, 3),
+            confidence=min(max(0.0, float(score)), 1.0),
+        )

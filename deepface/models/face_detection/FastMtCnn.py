@@ -1,0 +1,78 @@
+"""facenet-pytorch's MTCNN ("fastmtcnn"), with its shipped weights."""
+
+from typing import Any, List, Optional, Sequence
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
+from deepface.modules.exceptions import MissingDependencyError
+
+MAX_GROUP_BATCH = 32
+
+
+def resolve_device(device: Optional[str]) -> str:
+    """``device`` if given, else the first CUDA GPU when there is one, else the CPU."""
+    import torch
+
+    if device is not None:
+        return device
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+class FastMtCnnClient(Detector):
+    """MTCNN on torch. Batching: facenet-pytorch stacks a batch, so only images of
+    identical shape go together (it refuses mixed sizes); each group is one call.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; default: the GPU when there is one.
+    """
+
+    native_batch = True
+
+    def __init__(self, device: Optional[str] = None) -> None:
+        try:
+            from facenet_pytorch import MTCNN
+        except ImportError as err:
+            raise MissingDependencyError(
+                "the fastmtcnn detector needs facenet-pytorch, which pins old torch and numpy: "
+                "pip install --no-deps facenet-pytorch (torch is needed too)"
+            ) from err
+        self.device = resolve_device(device)
+        self.model = MTCNN(device=self.device)
+
+    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        boxes, probs, points = self.model.detect(_to_rgb(img), landmarks=True)
+        return _to_regions(boxes, probs, points)
+
+    def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
+        results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
+        for indices in group_by_shape(imgs).values():
+            for chunk in chunked(indices, MAX_GROUP_BATCH):
+                stack = np.stack([_to_rgb(imgs[i]) for i in chunk])
+                boxes, probs, points = self.model.detect(stack, landmarks=True)
+                for row, index in enumerate(chunk):
+                    results[index] = _to_regions(boxes[row], probs[row], points[row])
+        return results
+
+
+def _to_rgb(img: NDArray[Any]) -> NDArray[np.uint8]:
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.uint8)
+
+
+def _to_regions(boxes: Any, probs: Any, points: Any) -> List[FacialAreaRegion]:
+    if boxes is None or probs is None or points is None:
+        return []
+    regions = []
+    for (x1, y1, x2, y2), prob, marks in zip(boxes, probs, points):
+        regions.append(
+            FacialAreaRegion(
+                x=int(x1), y=int(y1), w=int(x2 - x1), h=int(y2 - y1),
+                # landmark 0 is on the picture's left: the person's right eye
+                right_eye=(int(marks[0][0]), int(marks[0][1])),
+                left_eye=(int(marks[1][0]), int(marks[1][1])),
+                confidence=float(prob),
+            )
+        )
+    return regions
