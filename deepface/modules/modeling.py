@@ -36,6 +36,7 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
     "retinaface": ModelSpec(f"{_DETECTION}.RetinaFace:RetinaFaceClient"),
     "dlib": ModelSpec(f"{_DETECTION}.Dlib:DlibClient"),
     "fastmtcnn": ModelSpec(f"{_DETECTION}.FastMtCnn:FastMtCnnClient"),
+    "ssd": ModelSpec(f"{_DETECTION}.Ssd:SsdClient"),
     **{
         name: _yolo(name)
         for name in (
