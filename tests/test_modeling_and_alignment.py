@@ -47,6 +47,12 @@ def test_unknown_names_list_the_choices() -> None:
         modeling.build_model("nope", "opencv")
 
 
+@pytest.mark.parametrize("name", sorted(modeling.NOT_YET_AVAILABLE["face_detector"]))
+def test_deepface_backends_not_yet_here_say_so(name: str) -> None:
+    with pytest.raises(ValueError, match="does not provide yet"):
+        modeling.build_model("face_detector", name)
+
+
 def test_default_batch_method_loops_over_detect_faces() -> None:
     class BySize(Detector):
         def detect_faces(self, img):

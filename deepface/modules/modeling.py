@@ -49,6 +49,15 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
 
 MODELS: Dict[str, Dict[str, ModelSpec]] = {"face_detector": FACE_DETECTORS}
 
+# Names deepface accepts that this package does not provide yet.
+NOT_YET_AVAILABLE: Dict[str, Dict[str, str]] = {
+    "face_detector": {
+        "mediapipe": "needs mediapipe 0.10.14 beside TensorFlow's protobuf",
+        "yunet": "needs OpenCV's FaceDetectorYN wrapper and face_detection_yunet_2023mar.onnx",
+        "centerface": "needs the CenterFace ONNX model and its decoder",
+    }
+}
+
 _cache: Dict[Tuple[str, str, Hashable], Any] = {}
 _lock = threading.Lock()
 
@@ -67,6 +76,12 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
     if specs is None:
         raise UnimplementedError(f"unknown task {task!r}; known tasks: {sorted(MODELS)}")
     spec = specs.get(model_name)
+    missing = NOT_YET_AVAILABLE.get(task, {}).get(model_name)
+    if spec is None and missing is not None:
+        raise UnimplementedError(
+            f"{task} {model_name!r} is a deepface backend that this package does not provide "
+            f"yet ({missing}); available now: {', '.join(sorted(specs))}"
+        )
     if spec is None:
         raise UnimplementedError(
             f"unknown {task} {model_name!r}; choose one of: {', '.join(sorted(specs))}"
