@@ -15,7 +15,11 @@ OPTIONAL_ENGINES = {"yolov8n": "ultralytics", "retinaface": "retinaface", "dlib"
 
 
 def detector_options(backend: str) -> Dict[str, Any]:
-    return {"min_confidence": YOLO_TEST_CONFIDENCE} if backend.startswith("yolo") else {}
+    if backend.startswith("yolo"):
+        return {"min_confidence": YOLO_TEST_CONFIDENCE}
+    if backend == "mtcnn":
+        return {"group_batch": 4}  # exercise mtcnn's own batching (opt-in)
+    return {}
 
 
 @pytest.fixture(scope="module", params=DETECTORS)

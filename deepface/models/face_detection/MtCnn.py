@@ -9,8 +9,10 @@ from deepface.commons.engines import import_tensorflow_safely
 from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
 from deepface.modules.exceptions import MissingDependencyError
 
-# Images per mtcnn call within a group of same-sized images (bounds the pyramid's memory).
-MAX_GROUP_BATCH = 16
+# Images per mtcnn call within a group of same-sized images. 1 (a loop) by default:
+# on a 2-core CPU, 16 frames of 640x480 per call ran at 0.63x the loop's speed and took
+# 2.7x its memory (docs/benchmarks.md), so grouping is opt-in until measured faster.
+DEFAULT_GROUP_BATCH = 1
 
 
 class MtCnnClient(Detector):
@@ -19,11 +21,18 @@ class MtCnnClient(Detector):
     Batching: mtcnn pads a batch to its largest image and builds one pyramid from it,
     which changes the answers for smaller images. Only images of identical shape are
     sent together, so each one is processed exactly as it would be alone.
+
+    Args:
+        group_batch: how many same-shaped images go into one mtcnn call; the default, 1,
+            loops, which measured faster on CPU.
     """
 
     native_batch = True
 
-    def __init__(self) -> None:
+    def __init__(self, group_batch: int = DEFAULT_GROUP_BATCH) -> None:
+        if group_batch < 1:
+            raise ValueError(f"group_batch must be at least 1, not {group_batch}")
+        self.group_batch = group_batch
         import_tensorflow_safely()
         try:
             from mtcnn import MTCNN
@@ -43,7 +52,7 @@ class MtCnnClient(Detector):
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
         for indices in group_by_shape(imgs).values():
-            for chunk in chunked(indices, MAX_GROUP_BATCH):
+            for chunk in chunked(indices, self.group_batch):
                 if len(chunk) == 1:
                     results[chunk[0]] = self.detect_faces(imgs[chunk[0]])
                     continue
