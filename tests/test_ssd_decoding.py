@@ -39,3 +39,37 @@ def test_missing_weights_name_the_file_to_place(monkeypatch, tmp_path) -> None:
 
 def _refuse(url: str, output: str) -> None:
     raise ConnectionError("no network in tests")
+
+
+class ContentNet:
+    """Stands in for the SSD network: one detection per bright image in the blob, its box
+    drawn from the image's content, labelled with the image's index in the blob."""
+
+    def setInput(self, blob: np.ndarray) -> None:  # noqa: N802  (OpenCV's name)
+        self.blob = blob
+
+    def forward(self) -> np.ndarray:
+        found = []
+        for k, img in enumerate(self.blob):
+            brightness = float(img.mean()) / 255
+            if brightness > 0.2:
+                left, top = brightness / 4, float(img[0].mean()) / 1024
+                found.append([k, 1, 0.9 + brightness / 20, left, top, left + 0.5, top + 0.5])
+        return np.array(found or np.zeros((0, 7)), dtype=np.float32).reshape(1, 1, -1, 7)
+
+
+def test_one_blob_per_batch_gives_each_image_its_own_faces() -> None:
+    from deepface.models.face_detection.Ssd import SsdClient
+    from tests.conftest import synthetic_images
+
+    client = SsdClient.__new__(SsdClient)  # the real weights cannot be had here
+    client.model = ContentNet()
+    rng = np.random.default_rng(3)
+    imgs = synthetic_images() + [
+        np.zeros((90, 130, 3), np.uint8),  # dark: no face
+        rng.integers(100, 255, (500, 320, 3), dtype=np.uint8),
+    ]
+    batched = client.detect_faces_batch(imgs)
+    singles = [client.detect_faces(img) for img in imgs]
+    assert batched == singles
+    assert batched[4] == [] and sum(map(len, batched)) >= 4

@@ -59,6 +59,17 @@ class Detector(ABC):
         return [self.detect_faces(img) for img in imgs]
 
 
+def equal_shape_batches(arrays: Sequence[NDArray[Any]], max_batch: int) -> Iterator[List[int]]:
+    """Indices of ``arrays`` in batches of equal shape, at most ``max_batch`` each.
+
+    The batching rule shared by the native detectors: only arrays of identical shape
+    are stacked, so each one is processed exactly as it would be alone.
+    """
+    for indices in group_by_shape(arrays).values():
+        for chunk in chunked(indices, max_batch):
+            yield list(chunk)
+
+
 def group_by_shape(imgs: Sequence[NDArray[Any]]) -> Dict[Tuple[int, ...], List[int]]:
     """Indices of ``imgs`` grouped by array shape, groups in order of first appearance."""
     groups: Dict[Tuple[int, ...], List[int]] = defaultdict(list)

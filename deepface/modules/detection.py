@@ -261,13 +261,10 @@ def _load_chunk(
 ) -> Tuple[List[ImageResult], Dict[int, NDArray[Any]]]:
     results, images = [], {}
     for index, item in chunk:
-        source = image_utils.describe_source(item)
-        shown_index = index if name_indices else None
         try:
-            pixels, source = image_utils.load_image(item, index=shown_index)
-        except (ImgNotFound, DataTypeError) as err:
-            error = err if isinstance(err, ImageLoadError) else ImageLoadError(str(err), shown_index, source)
-            results.append(ImageResult(index=index, source=source, error=error))
+            pixels, source = image_utils.load_image(item, index=index if name_indices else None)
+        except ImageLoadError as err:  # load_image raises only this for a bad input
+            results.append(ImageResult(index=index, source=err.source, error=err))
             continue
         images[index] = pixels
         results.append(ImageResult(index=index, source=source, shape=pixels.shape))

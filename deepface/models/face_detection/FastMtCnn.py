@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
+from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
 from deepface.modules.exceptions import MissingDependencyError
 
 MAX_GROUP_BATCH = 32
@@ -48,12 +48,11 @@ class FastMtCnnClient(Detector):
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for indices in group_by_shape(imgs).values():
-            for chunk in chunked(indices, MAX_GROUP_BATCH):
-                stack = np.stack([_to_rgb(imgs[i]) for i in chunk])
-                boxes, probs, points = self.model.detect(stack, landmarks=True)
-                for row, index in enumerate(chunk):
-                    results[index] = _to_regions(boxes[row], probs[row], points[row])
+        for chunk in equal_shape_batches(imgs, MAX_GROUP_BATCH):
+            stack = np.stack([_to_rgb(imgs[i]) for i in chunk])
+            boxes, probs, points = self.model.detect(stack, landmarks=True)
+            for row, index in enumerate(chunk):
+                results[index] = _to_regions(boxes[row], probs[row], points[row])
         return results
 
 

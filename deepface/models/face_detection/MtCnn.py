@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Sequence
 from numpy.typing import NDArray
 
 from deepface.commons.engines import import_tensorflow_safely
-from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
+from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
 from deepface.modules.exceptions import MissingDependencyError
 
 # Images per mtcnn call within a group of same-sized images. 1 (a loop) by default:
@@ -27,12 +27,11 @@ class MtCnnClient(Detector):
             loops, which measured faster on CPU.
     """
 
-    native_batch = True
-
     def __init__(self, group_batch: int = DEFAULT_GROUP_BATCH) -> None:
         if group_batch < 1:
             raise ValueError(f"group_batch must be at least 1, not {group_batch}")
         self.group_batch = group_batch
+        self.native_batch = group_batch > 1
         import_tensorflow_safely()
         try:
             from mtcnn import MTCNN
@@ -51,14 +50,13 @@ class MtCnnClient(Detector):
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for indices in group_by_shape(imgs).values():
-            for chunk in chunked(indices, self.group_batch):
-                if len(chunk) == 1:
-                    results[chunk[0]] = self.detect_faces(imgs[chunk[0]])
-                    continue
-                per_image = self.model.detect_faces([imgs[i][:, :, ::-1] for i in chunk])
-                for index, detections in zip(chunk, per_image):
-                    results[index] = [_to_region(d) for d in detections]
+        for chunk in equal_shape_batches(imgs, self.group_batch):
+            if len(chunk) == 1:
+                results[chunk[0]] = self.detect_faces(imgs[chunk[0]])
+                continue
+            per_image = self.model.detect_faces([imgs[i][:, :, ::-1] for i in chunk])
+            for index, detections in zip(chunk, per_image):
+                results[index] = [_to_region(d) for d in detections]
         return results
 
 

@@ -54,10 +54,8 @@ class OpenCvClient(Detector):
         threads were scheduled, so deepface's order varies from run to run; sorting makes
         results reproducible without changing which faces are found.
         """
-        boxes, scores = self._detect_boxes(img)
         regions = []
-        for (x, y, w, h), score in sorted(zip(boxes.tolist() if len(boxes) else [], scores), key=_box_key):
-            x, y, w, h = int(x), int(y), int(w), int(h)
+        for (x, y, w, h), score in sorted(self._detect_boxes(img)):
             left_eye, right_eye = self.find_eyes(img[y : y + h, x : x + w])
             regions.append(
                 FacialAreaRegion(
@@ -73,14 +71,18 @@ class OpenCvClient(Detector):
             )
         return regions
 
-    def _detect_boxes(self, img: NDArray[Any]) -> Tuple[Any, Any]:
+    def _detect_boxes(self, img: NDArray[Any]) -> List[Tuple[Tuple[int, int, int, int], float]]:
+        """The cascade's boxes (x, y, w, h) with their scores."""
         try:
             boxes, _, scores = self.face_cascade.detectMultiScale3(
                 img, FACE_SCALE_FACTOR, FACE_MIN_NEIGHBORS, outputRejectLevels=True
             )
         except cv2.error:  # e.g. an image smaller than the cascade's window
-            return (), ()
-        return boxes, np.ravel(scores) if len(boxes) else ()
+            return []
+        return [
+            (tuple(int(v) for v in box), float(score))
+            for box, score in zip(boxes, np.ravel(scores))
+        ]
 
     def find_eyes(self, face: NDArray[Any]) -> Tuple[Optional[Point], Optional[Point]]:
         """The centres of the two largest eyes in a face crop, as (left, right) of the person.
@@ -97,11 +99,6 @@ class OpenCvClient(Detector):
         # The eye further left in the picture is the person's right eye.
         right, left = (first, second) if first[0] < second[0] else (second, first)
         return _centre(left), _centre(right)
-
-
-def _box_key(box_and_score: Any) -> Any:
-    (x, y, w, h), _ = box_and_score
-    return (x, y, w, h)
 
 
 def _centre(box: Any) -> Point:

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.engines import import_tensorflow_safely
-from deepface.models.Detector import Detector, FacialAreaRegion, chunked
+from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
 from deepface.modules.exceptions import MissingDependencyError
 
 DEFAULT_THRESHOLD = 0.9  # deepface's
@@ -79,16 +79,12 @@ class RetinaFaceClient(Detector):
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         prepared = [self._prepare(img) for img in imgs]
-        groups: Dict[Tuple[int, ...], List[int]] = {}
-        for index, item in enumerate(prepared):
-            groups.setdefault(item.tensor.shape, []).append(index)
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for indices in groups.values():
-            for chunk in chunked(indices, MAX_GROUP_BATCH):
-                batch = np.concatenate([prepared[i].tensor for i in chunk], axis=0)
-                outputs = [np.asarray(out) for out in self.model(batch)]
-                for row, index in enumerate(chunk):
-                    results[index] = self._decode([out[row : row + 1] for out in outputs], prepared[index])
+        for chunk in equal_shape_batches([item.tensor for item in prepared], MAX_GROUP_BATCH):
+            batch = np.concatenate([prepared[i].tensor for i in chunk], axis=0)
+            outputs = [np.asarray(out) for out in self.model(batch)]
+            for row, index in enumerate(chunk):
+                results[index] = self._decode([out[row : row + 1] for out in outputs], prepared[index])
         return results
 
     def _prepare(self, img: NDArray[Any]) -> Prepared:

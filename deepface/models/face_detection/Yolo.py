@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 
 from deepface.commons import weight_utils
 from deepface.commons.logger import get_logger
-from deepface.models.Detector import Detector, FacialAreaRegion, chunked, group_by_shape
+from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
 from deepface.modules.exceptions import MissingDependencyError
 
 logger = get_logger(__name__)
@@ -109,10 +109,9 @@ class YoloClient(Detector):
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for indices in group_by_shape(imgs).values():
-            for chunk in chunked(indices, MAX_GROUP_BATCH):
-                for index, result in zip(chunk, self._predict([imgs[i] for i in chunk])):
-                    results[index] = _to_regions(result)
+        for chunk in equal_shape_batches(imgs, MAX_GROUP_BATCH):
+            for index, result in zip(chunk, self._predict([imgs[i] for i in chunk])):
+                results[index] = _to_regions(result)
         return results
 
     def _predict(self, source: Any) -> List[Any]:
