@@ -1,0 +1,139 @@
+"""MTCNN that skips the P-Net windows lying wholly in a black frame, answers unchanged.
+
+deepface pads each image with a black border (half its size on every side) before
+detecting, so three quarters of the pixels MTCNN's P-Net scans are exactly black.
+P-Net is fully convolutional: each output cell sees one 12x12 window of the scaled image
+(stride 2). A window whose pixels are all the same black value gives the same score as
+any other such window. When that score is below P-Net's threshold (checked once, with a
+safety margin, when the detector is built), those windows can never yield a candidate,
+so P-Net is run only on the part of each pyramid level that overlaps the non-black
+content. Everything else (the pyramid, scaling, thresholds, NMS, R-Net, O-Net, output)
+is mtcnn 1.0's own code, called here stage by stage.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: P-Net's window and stride, in pixels of a pyramid level.
+WINDOW = 12
+STRIDE = 2
+#: Extra pixels of scaled image treated as content on each side: area resampling mixes
+#: black and content pixels across the content's edge.
+RESAMPLE_MARGIN = 2
+#: How far below the threshold the all-black score must be to skip black windows.
+SCORE_MARGIN = 0.1
+PNET_DEFAULTS = {"min_face_size": 20, "scale_factor": 0.709, "threshold_pnet": 0.6,
+                 "nms_pnet1": 0.5, "nms_pnet2": 0.7}
+
+
+@dataclass(frozen=True)
+class ContentBox:
+    """Rows [top, bottom) and columns [left, right) holding every non-black pixel."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+
+def content_box(img: NDArray[Any]) -> Optional[ContentBox]:
+    """The smallest box holding every pixel that is not exactly black; None if there is none."""
+    lit = img.any(axis=2) if img.ndim == 3 else img != 0
+    rows = np.flatnonzero(lit.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(lit.any(axis=0))
+    return ContentBox(int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def window_span(start: float, stop: float, size: int) -> Tuple[int, int]:
+    """The slice [lo, hi) of a pyramid level of length ``size`` that P-Net must scan so
+    that every window overlapping [start, stop) is computed exactly as on the whole level.
+
+    ``lo`` is even, so the crop's cells line up with the level's; ``hi`` is the level's end
+    or leaves an even length, so the crop's max-pooling needs no padding.
+    """
+    start = max(0, int(np.floor(start)) - RESAMPLE_MARGIN)
+    stop = min(size, int(np.ceil(stop)) + RESAMPLE_MARGIN)
+    first_cell = max(0, (start - WINDOW + 1 + 1) // STRIDE)  # first window ending after start
+    lo = first_cell * STRIDE
+    hi = min(size, stop + WINDOW - 1)
+    if hi < size and (hi - lo) % 2:
+        hi += 1
+    return lo, hi
+
+
+class WindowedMtcnn:
+    """Runs an ``mtcnn.MTCNN``'s stages on one RGB image, P-Net on the content only."""
+
+    def __init__(self, mtcnn: Any) -> None:
+        import tensorflow as tf
+        from mtcnn.utils import bboxes as bbox_utils
+        from mtcnn.utils import images as image_utils
+
+        self._tf = tf
+        self._bboxes = bbox_utils
+        self._images = image_utils
+        self._mtcnn = mtcnn
+        self._pnet = mtcnn.stages[0].model
+        self._later_stages = mtcnn.stages[1:]
+        self.black_score = self._score_of_black()
+        self.enabled = self.black_score < PNET_DEFAULTS["threshold_pnet"] - SCORE_MARGIN
+
+    def _score_of_black(self) -> float:
+        """P-Net's face score for an all-black window, normalised as mtcnn normalises."""
+        black = self._images.normalize_images(np.zeros((1, WINDOW, WINDOW, 3), np.float32))
+        _, scores = self._pnet(black)
+        return float(np.asarray(scores)[0, 0, 0, 1])
+
+    def detect_faces(self, rgb: NDArray[Any]) -> List[Dict[str, Any]]:
+        """The faces of one RGB image, as ``mtcnn.MTCNN.detect_faces`` returns them."""
+        box = content_box(rgb)
+        if box is None:
+            return []  # every window is black: P-Net proposes nothing
+        tf = self._tf
+        normalized, shapes, pad_param = self._images.standarize_batch([rgb], normalize=True)
+        with tf.device(self._mtcnn.device):
+            # One tensor for every stage: mtcnn would convert the array again at each
+            # pyramid level and stage (same values, same dtype).
+            normalized = tf.constant(normalized)
+            try:
+                found = self._proposals(normalized, shapes, box)
+                for stage in self._later_stages:
+                    found = stage(bboxes_batch=found, images_normalized=normalized, images_oshapes=shapes)
+            except tf.errors.InvalidArgumentError:  # mtcnn's own signal for "no face"
+                return []
+        found = self._bboxes.fix_bboxes_offsets(found, pad_param)
+        found = self._bboxes.limit_bboxes(found, images_shapes=shapes, limit_landmarks=False)
+        return self._bboxes.to_json(found, images_count=1, output_as_width_height=True,
+                                    input_as_width_height=False)[0]
+
+    def _proposals(self, normalized: NDArray[Any], shapes: NDArray[Any], box: ContentBox) -> NDArray[Any]:
+        """P-Net's candidates over the pyramid, scanning only windows that meet the content."""
+        b = self._bboxes
+        height, width = int(shapes[0][0]), int(shapes[0][1])
+        scales = self._images.build_scale_pyramid(
+            width, height, min_face_size=PNET_DEFAULTS["min_face_size"],
+            scale_factor=PNET_DEFAULTS["scale_factor"],
+        )
+        per_scale = []
+        for scale in scales:
+            level = self._images.scale_images(normalized, scale)
+            rows = window_span(box.top * scale, box.bottom * scale, int(level.shape[1]))
+            cols = window_span(box.left * scale, box.right * scale, int(level.shape[2]))
+            regression, scores = self._pnet(level[:, rows[0] : rows[1], cols[0] : cols[1], :])
+            found = b.generate_bounding_box(regression, scores, PNET_DEFAULTS["threshold_pnet"])
+            found[:, [1, 3]] += cols[0]  # back to the level's coordinates
+            found[:, [2, 4]] += rows[0]
+            found = b.upscale_bboxes(found, np.asarray([scale]))
+            per_scale.append(
+                b.smart_nms_from_bboxes(found, threshold=PNET_DEFAULTS["nms_pnet1"], method="union",
+                                        initial_sort=False)
+            )
+        found = np.concatenate(per_scale, axis=0) if per_scale else np.empty((0, 6))
+        found = b.smart_nms_from_bboxes(found, threshold=PNET_DEFAULTS["nms_pnet2"], method="union",
+                                        initial_sort=True)
+        return b.resize_to_square(found)

@@ -1,0 +1,67 @@
+"""MTCNN with black-only P-Net windows skipped gives mtcnn's own answers."""
+
+from typing import List
+
+import numpy as np
+import pytest
+
+from deepface.models.face_detection.mtcnn_windows import (
+    PNET_DEFAULTS,
+    STRIDE,
+    WINDOW,
+    ContentBox,
+    content_box,
+    window_span,
+)
+from deepface.modules.detection import frame_image
+from tests.conftest import assert_same_regions, synthetic_images
+
+
+def test_content_box_finds_the_non_black_pixels() -> None:
+    img = np.zeros((20, 30, 3), np.uint8)
+    assert content_box(img) is None
+    img[5:9, 7, 2] = 1
+    img[12, 20] = 255
+    assert content_box(img) == ContentBox(top=5, bottom=13, left=7, right=21)
+
+
+@pytest.mark.parametrize("start, stop, size", [(0, 5, 40), (17, 23, 100), (30, 31, 45), (3, 97, 98)])
+def test_window_span_covers_every_window_that_meets_the_content(start, stop, size) -> None:
+    lo, hi = window_span(start, stop, size)
+    assert lo % STRIDE == 0 and (hi == size or (hi - lo) % 2 == 0)
+    for cell in range((size - WINDOW) // STRIDE + 1):
+        first, last = cell * STRIDE, cell * STRIDE + WINDOW
+        meets = first < stop + 2 and last > start - 2
+        if meets:
+            assert lo <= first and last <= hi, f"window {first}-{last} not in crop {lo}-{hi}"
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("mtcnn")
+    from deepface.models.face_detection.MtCnn import MtCnnClient
+
+    return MtCnnClient()
+
+
+def test_a_black_window_scores_far_below_pnets_threshold(client) -> None:
+    assert client.windowed is not None, "the skip was disabled: black windows score too high"
+    assert client.windowed.black_score < PNET_DEFAULTS["threshold_pnet"] - 0.1
+
+
+def test_skipping_black_windows_gives_mtcnns_answers(client, mixed_batch: List[np.ndarray]) -> None:
+    from deepface.models.face_detection.MtCnn import _to_region
+
+    imgs = [frame_image(img, 0.5).pixels for img in mixed_batch] + [
+        mixed_batch[0],  # no border at all
+        frame_image(mixed_batch[1], 0.2).pixels,
+        np.zeros((200, 300, 3), np.uint8),  # all black
+        frame_image(synthetic_images()[1], 0.5).pixels,
+    ]
+    found_any = False
+    for index, img in enumerate(imgs):
+        expected = [_to_region(d) for d in client.model.detect_faces(img[:, :, ::-1]) or []]
+        actual = client.detect_faces(img)
+        assert_same_regions(expected, actual, f"image {index}")
+        found_any |= bool(expected)
+    assert found_any
