@@ -15,7 +15,15 @@ os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-config-")
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
 SHARED_FACES = REPO_DIR.parent / "shared" / "faces"
+# upstream deepface, installed apart by `make oracle`: the test oracle
+ORACLE_DIR = Path(os.environ.get("DEEPFACE_ORACLE_DIR", REPO_DIR / ".oracle"))
 YOLO_TEST_CONFIDENCE = 0.05
+
+
+def oracle_or_skip() -> Path:
+    if not (ORACLE_DIR / "deepface" / "DeepFace.py").is_file():
+        pytest.skip(f"upstream deepface is not installed in {ORACLE_DIR} (run: make oracle)")
+    return ORACLE_DIR
 
 
 def shared_faces_or_skip() -> Path:

@@ -14,9 +14,8 @@ from typing import List
 import pytest
 
 from deepface import DeepFace
-from tests.conftest import REPO_DIR, TESTS_DIR, assert_same_face_dicts, shared_faces_or_skip
+from tests.conftest import ORACLE_DIR, TESTS_DIR, assert_same_face_dicts, oracle_or_skip, shared_faces_or_skip
 
-ORACLE_DIR = Path(os.environ.get("DEEPFACE_ORACLE_DIR", REPO_DIR / ".oracle"))
 ORACLE_SCRIPT = TESTS_DIR / "oracle" / "run_deepface.py"
 
 # The smallest photos keep the run short; stock-1 has several small faces, couple two.
@@ -30,8 +29,7 @@ PHOTOS = {
 
 
 def run_oracle(paths: List[str], backend: str, align: bool, home: Path) -> List[List[dict]]:
-    if not (ORACLE_DIR / "deepface" / "DeepFace.py").is_file():
-        pytest.skip(f"upstream deepface is not installed in {ORACLE_DIR} (run: make oracle)")
+    oracle_or_skip()
     request = json.dumps({"paths": paths, "detector_backend": backend, "align": align})
     env = {**os.environ, "PYTHONPATH": str(ORACLE_DIR), "DEEPFACE_HOME": str(home)}
     done = subprocess.run(

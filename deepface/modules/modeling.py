@@ -37,6 +37,8 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
     "dlib": ModelSpec(f"{_DETECTION}.Dlib:DlibClient"),
     "fastmtcnn": ModelSpec(f"{_DETECTION}.FastMtCnn:FastMtCnnClient"),
     "ssd": ModelSpec(f"{_DETECTION}.Ssd:SsdClient"),
+    "yunet": ModelSpec(f"{_DETECTION}.YuNet:YuNetClient"),
+    "centerface": ModelSpec(f"{_DETECTION}.CenterFace:CenterFaceClient"),
     **{
         name: _yolo(name)
         for name in (
@@ -53,8 +55,6 @@ MODELS: Dict[str, Dict[str, ModelSpec]] = {"face_detector": FACE_DETECTORS}
 NOT_YET_AVAILABLE: Dict[str, Dict[str, str]] = {
     "face_detector": {
         "mediapipe": "needs mediapipe 0.10.14 beside TensorFlow's protobuf",
-        "yunet": "needs OpenCV's FaceDetectorYN wrapper and face_detection_yunet_2023mar.onnx",
-        "centerface": "needs the CenterFace ONNX model and its decoder",
     }
 }
 
