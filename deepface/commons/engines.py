@@ -30,3 +30,19 @@ def import_tensorflow_safely() -> None:
     for name in _IMPORT_BEFORE_TENSORFLOW:
         if name not in sys.modules and _installed(name):
             importlib.import_module(name)
+
+
+def patch_protobuf_for_mediapipe() -> None:
+    """Let mediapipe 0.10.14 run beside the protobuf that TensorFlow needs.
+
+    mediapipe 0.10.14 (the last release that ships its face model and accepts numpy 2)
+    calls ``SymbolDatabase.GetPrototype``, which protobuf 5 removed; the same class comes
+    from ``message_factory.GetMessageClass``.
+    """
+    from google.protobuf import message_factory, symbol_database
+
+    if not hasattr(symbol_database.SymbolDatabase, "GetPrototype"):
+        def get_prototype(_database: object, descriptor: object) -> type:
+            return message_factory.GetMessageClass(descriptor)
+
+        symbol_database.SymbolDatabase.GetPrototype = get_prototype

@@ -39,6 +39,7 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
     "ssd": ModelSpec(f"{_DETECTION}.Ssd:SsdClient"),
     "yunet": ModelSpec(f"{_DETECTION}.YuNet:YuNetClient"),
     "centerface": ModelSpec(f"{_DETECTION}.CenterFace:CenterFaceClient"),
+    "mediapipe": ModelSpec(f"{_DETECTION}.MediaPipe:MediaPipeClient"),
     **{
         name: _yolo(name)
         for name in (
@@ -51,12 +52,6 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
 
 MODELS: Dict[str, Dict[str, ModelSpec]] = {"face_detector": FACE_DETECTORS}
 
-# Names deepface accepts that this package does not provide yet.
-NOT_YET_AVAILABLE: Dict[str, Dict[str, str]] = {
-    "face_detector": {
-        "mediapipe": "needs mediapipe 0.10.14 beside TensorFlow's protobuf",
-    }
-}
 
 _cache: Dict[Tuple[str, str, Hashable], Any] = {}
 _lock = threading.Lock()
@@ -76,12 +71,6 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
     if specs is None:
         raise UnimplementedError(f"unknown task {task!r}; known tasks: {sorted(MODELS)}")
     spec = specs.get(model_name)
-    missing = NOT_YET_AVAILABLE.get(task, {}).get(model_name)
-    if spec is None and missing is not None:
-        raise UnimplementedError(
-            f"{task} {model_name!r} is a deepface backend that this package does not provide "
-            f"yet ({missing}); available now: {', '.join(sorted(specs))}"
-        )
     if spec is None:
         raise UnimplementedError(
             f"unknown {task} {model_name!r}; choose one of: {', '.join(sorted(specs))}"
