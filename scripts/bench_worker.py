@@ -21,10 +21,12 @@ def main() -> None:
     paths = request["paths"]
     backend = request["detector_backend"]
     options = {"detector_backend": backend, "enforce_detection": False}
-    if request.get("batch_size") is not None:  # upstream deepface has no batch_size
+    if request.get("batch_size") is not None:  # upstream deepface has neither keyword
         options["batch_size"] = request["batch_size"]
+    if request.get("detector_options"):
+        options["detector_options"] = request["detector_options"]
 
-    DeepFace.extract_faces(paths[0], **{k: v for k, v in options.items() if k != "batch_size"})
+    DeepFace.extract_faces(paths[0], **{k: v for k, v in options.items() if k != "batch_size"})  # warm-up
     started = time.perf_counter()
     results = DeepFace.extract_faces(paths, **options)
     seconds = time.perf_counter() - started

@@ -1,6 +1,7 @@
 """Batched detection equals one-image-at-a-time detection, for every detector here."""
 
-from typing import Any, Dict, List
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -10,28 +11,41 @@ from deepface.modules import modeling
 from deepface.modules.detection import frame_image
 from tests.conftest import YOLO_TEST_CONFIDENCE, assert_same_face_dicts, assert_same_regions
 
-DETECTORS = ["opencv", "mtcnn", "yolov8n", "retinaface", "dlib", "fastmtcnn", "mediapipe"]
-OPTIONAL_ENGINES = {"yolov8n": "ultralytics", "retinaface": "retinaface", "dlib": "dlib", "fastmtcnn": "facenet_pytorch", "mediapipe": "mediapipe"}
+@dataclass(frozen=True)
+class Case:
+    """A detector under test: its name, its options, and the packages it needs."""
+
+    backend: str
+    options: Dict[str, Any] = field(default_factory=dict)
+    needs: Tuple[str, ...] = ()
 
 
-def detector_options(backend: str) -> Dict[str, Any]:
-    if backend.startswith("yolo"):
-        return {"min_confidence": YOLO_TEST_CONFIDENCE}
-    if backend == "mtcnn":
-        return {"group_batch": 4}  # exercise mtcnn's own batching (opt-in)
-    return {}
+YOLO_OPTIONS = {"min_confidence": YOLO_TEST_CONFIDENCE}
+STACKED = {"group_batch": 4}  # stack equally shaped images even on a CPU, where it is off by default
+CASES = {
+    "opencv": Case("opencv"),
+    "mtcnn": Case("mtcnn", STACKED),
+    "yolov8n": Case("yolov8n", {**YOLO_OPTIONS, **STACKED}, ("ultralytics",)),
+    "yolov8n-onnx": Case("yolov8n", {**YOLO_OPTIONS, **STACKED, "engine": "onnx"},
+                         ("ultralytics", "onnx", "onnxruntime")),
+    "retinaface": Case("retinaface", STACKED, ("retinaface",)),
+    "dlib": Case("dlib", needs=("dlib",)),
+    "fastmtcnn": Case("fastmtcnn", STACKED, ("facenet_pytorch",)),
+    "mediapipe": Case("mediapipe", needs=("mediapipe",)),
+}
 
 
-@pytest.fixture(scope="module", params=DETECTORS)
-def backend(request: pytest.FixtureRequest, weights_home) -> str:
-    engine = OPTIONAL_ENGINES.get(request.param)
-    if engine is not None:
-        pytest.importorskip(engine, reason=f"{request.param} needs the {engine} package")
-    return request.param
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request: pytest.FixtureRequest, weights_home) -> Case:
+    chosen = CASES[request.param]
+    for package in chosen.needs:
+        pytest.importorskip(package, reason=f"{request.param} needs the {package} package")
+    return chosen
 
 
-def test_detect_faces_batch_equals_single(backend: str, mixed_batch: List[np.ndarray]) -> None:
-    detector = modeling.build_model("face_detector", backend, **detector_options(backend))
+def test_detect_faces_batch_equals_single(case: Case, mixed_batch: List[np.ndarray]) -> None:
+    backend = case.backend
+    detector = modeling.build_model("face_detector", backend, **case.options)
     framed = [frame_image(img, 0.5).pixels for img in mixed_batch]
 
     batched = detector.detect_faces_batch(framed)
@@ -45,11 +59,10 @@ def test_detect_faces_batch_equals_single(backend: str, mixed_batch: List[np.nda
 
 @pytest.mark.parametrize("batch_size", [1, 3, 32])
 def test_extract_faces_list_equals_single_calls(
-    backend: str, mixed_batch: List[np.ndarray], batch_size: int
+    case: Case, mixed_batch: List[np.ndarray], batch_size: int
 ) -> None:
-    options = dict(
-        detector_backend=backend, enforce_detection=False, detector_options=detector_options(backend)
-    )
+    backend = case.backend
+    options = dict(detector_backend=backend, enforce_detection=False, detector_options=case.options)
     batched = DeepFace.extract_faces(mixed_batch, batch_size=batch_size, **options)
     singles = [DeepFace.extract_faces(img, **options) for img in mixed_batch]
 
@@ -68,3 +81,13 @@ def test_skip_backend_batch_equals_single(mixed_batch: List[np.ndarray]) -> None
         assert_same_face_dicts(single, batch, f"skip image {index}")
         np.testing.assert_array_equal(single[0]["face"], batch[0]["face"])
         assert batch[0]["facial_area"]["w"] == mixed_batch[index].shape[1] - 1  # deepface's clip
+
+
+def test_onnx_engine_finds_what_ultralytics_finds(weights_home, mixed_batch: List[np.ndarray]) -> None:
+    for package in ("ultralytics", "onnx", "onnxruntime"):
+        pytest.importorskip(package)
+    torch_engine = modeling.build_model("face_detector", "yolov8n", **YOLO_OPTIONS)
+    onnx_engine = modeling.build_model("face_detector", "yolov8n", **YOLO_OPTIONS, engine="onnx")
+    framed = [frame_image(img, 0.5).pixels for img in mixed_batch]
+    for index, img in enumerate(framed):
+        assert_same_regions(torch_engine.detect_faces(img), onnx_engine.detect_faces(img), f"image {index}")

@@ -47,7 +47,8 @@ class Detector(ABC):
     :meth:`detect_faces` on each image.
     """
 
-    #: True when :meth:`detect_faces_batch` runs real batched inference.
+    #: True when :meth:`detect_faces_batch` runs real batched inference (several images
+    #: in one forward pass); detectors that can set it from their ``group_batch``.
     native_batch: bool = False
 
     @abstractmethod
@@ -57,6 +58,20 @@ class Detector(ABC):
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         """Find the faces in each of several BGR images: one list per image, in order."""
         return [self.detect_faces(img) for img in imgs]
+
+
+def choose_group_batch(requested: Optional[int], on_gpu: bool, gpu_default: int) -> int:
+    """How many equally shaped images a detector stacks into one forward pass.
+
+    ``requested`` wins. Otherwise: ``gpu_default`` on a GPU, and 1 (a loop) on a CPU,
+    where stacking measured slower (2 cores: yolov8n 16.6 img/s stacked against 21.4 in a
+    loop; RetinaFace 0.90x with 2.8x the memory; mtcnn 0.63x).
+    """
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"group_batch must be at least 1, not {requested}")
+        return requested
+    return gpu_default if on_gpu else 1
 
 
 def equal_shape_batches(arrays: Sequence[NDArray[Any]], max_batch: int) -> Iterator[List[int]]:

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
+from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
 from deepface.modules.exceptions import MissingDependencyError
 
-MAX_GROUP_BATCH = 32
+GPU_GROUP_BATCH = 32
 
 
 def resolve_device(device: Optional[str]) -> str:
@@ -27,11 +27,10 @@ class FastMtCnnClient(Detector):
 
     Args:
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; default: the GPU when there is one.
+        group_batch: equally shaped images per call (32 on a GPU, 1 on a CPU).
     """
 
-    native_batch = True
-
-    def __init__(self, device: Optional[str] = None) -> None:
+    def __init__(self, device: Optional[str] = None, group_batch: Optional[int] = None) -> None:
         try:
             from facenet_pytorch import MTCNN
         except ImportError as err:
@@ -40,6 +39,8 @@ class FastMtCnnClient(Detector):
                 "pip install --no-deps facenet-pytorch (torch is needed too)"
             ) from err
         self.device = resolve_device(device)
+        self.group_batch = choose_group_batch(group_batch, self.device.startswith("cuda"), GPU_GROUP_BATCH)
+        self.native_batch = self.group_batch > 1
         self.model = MTCNN(device=self.device)
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
@@ -48,7 +49,7 @@ class FastMtCnnClient(Detector):
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for chunk in equal_shape_batches(imgs, MAX_GROUP_BATCH):
+        for chunk in equal_shape_batches(imgs, self.group_batch):
             stack = np.stack([_to_rgb(imgs[i]) for i in chunk])
             boxes, probs, points = self.model.detect(stack, landmarks=True)
             for row, index in enumerate(chunk):

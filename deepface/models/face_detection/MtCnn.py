@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from numpy.typing import NDArray
 
 from deepface.commons.engines import import_tensorflow_safely
-from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
+from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
 from deepface.models.face_detection.mtcnn_windows import WindowedMtcnn
 from deepface.modules.exceptions import MissingDependencyError
 
@@ -32,9 +32,7 @@ class MtCnnClient(Detector):
     """
 
     def __init__(self, group_batch: int = DEFAULT_GROUP_BATCH, skip_black_windows: bool = True) -> None:
-        if group_batch < 1:
-            raise ValueError(f"group_batch must be at least 1, not {group_batch}")
-        self.group_batch = group_batch
+        self.group_batch = choose_group_batch(group_batch, on_gpu=False, gpu_default=1)
         self.native_batch = group_batch > 1
         import_tensorflow_safely()
         try:

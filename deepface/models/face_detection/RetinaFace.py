@@ -14,13 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.engines import import_tensorflow_safely
-from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
+from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
 from deepface.modules.exceptions import MissingDependencyError
 
 DEFAULT_THRESHOLD = 0.9  # deepface's
 NMS_IOU = 0.4  # retina-face's
-# Images per forward pass within a group of equally shaped tensors (each is ~1024x1980).
-MAX_GROUP_BATCH = 8
+# Images per forward pass within a group of equally shaped tensors (each is ~1024x1980), on a GPU.
+GPU_GROUP_BATCH = 8
 ANCHORS_PER_CELL = 2
 # Base anchors (x1, y1, x2, y2) of each pyramid level, keyed by stride, in output order.
 BASE_ANCHORS: Dict[int, NDArray[np.float32]] = {
@@ -45,11 +45,15 @@ class RetinaFaceClient(Detector):
     Args:
         threshold: minimum face score (deepface uses 0.9).
         allow_upscaling: let small images be enlarged to 1024 px (retina-face's default).
+        group_batch: equally shaped tensors per forward pass (8 on a GPU, 1 on a CPU).
     """
 
-    native_batch = True
-
-    def __init__(self, threshold: Optional[float] = None, allow_upscaling: bool = True) -> None:
+    def __init__(
+        self,
+        threshold: Optional[float] = None,
+        allow_upscaling: bool = True,
+        group_batch: Optional[int] = None,
+    ) -> None:
         import_tensorflow_safely()
         try:
             from retinaface import RetinaFace as retinaface_api
@@ -64,6 +68,11 @@ class RetinaFaceClient(Detector):
         self._postprocess = postprocess
         self.threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         self.allow_upscaling = allow_upscaling
+        import tensorflow as tf  # already imported by retina-face
+
+        on_gpu = bool(tf.config.list_physical_devices("GPU"))
+        self.group_batch = choose_group_batch(group_batch, on_gpu, GPU_GROUP_BATCH)
+        self.native_batch = self.group_batch > 1
         self.model = retinaface_api.build_model()
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
@@ -80,7 +89,7 @@ class RetinaFaceClient(Detector):
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         prepared = [self._prepare(img) for img in imgs]
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for chunk in equal_shape_batches([item.tensor for item in prepared], MAX_GROUP_BATCH):
+        for chunk in equal_shape_batches([item.tensor for item in prepared], self.group_batch):
             batch = np.concatenate([prepared[i].tensor for i in chunk], axis=0)
             outputs = [np.asarray(out) for out in self.model(batch)]
             for row, index in enumerate(chunk):

@@ -4,19 +4,22 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
+import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons import weight_utils
 from deepface.commons.logger import get_logger
-from deepface.models.Detector import Detector, FacialAreaRegion, equal_shape_batches
+from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
+from deepface.models.face_detection.yolo_onnx import Detections, OnnxYolo
 from deepface.modules.exceptions import MissingDependencyError
 
 logger = get_logger(__name__)
 
 CONFIDENCE_ENV = "YOLO_MIN_DETECTION_CONFIDENCE"
 DEFAULT_CONFIDENCE = 0.25
-# Images per forward pass within a group of same-sized images.
-MAX_GROUP_BATCH = 32
+# Images per forward pass within a group of same-sized images, on a GPU.
+GPU_GROUP_BATCH = 32
+ENGINES = ("torch", "onnx")
 
 
 @dataclass(frozen=True)
@@ -67,33 +70,50 @@ class YoloClient(Detector):
         min_confidence: the detection threshold (see :func:`resolve_confidence`).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; ``None`` lets ultralytics pick the GPU
             when there is one.
+        engine: ``"torch"`` (ultralytics' predictor, as deepface runs it) or ``"onnx"``
+            (onnxruntime on the CPU, the model exported once and cached beside its weights;
+            same pre- and post-processing).
+        group_batch: equally shaped images per forward pass (see
+            :func:`~deepface.models.Detector.choose_group_batch`: 32 on a GPU, 1 on a CPU).
     """
-
-    native_batch = True
 
     def __init__(
         self,
         model_name: str = "yolov8n",
         min_confidence: Optional[float] = None,
         device: Optional[str] = None,
+        engine: str = "torch",
+        group_batch: Optional[int] = None,
     ) -> None:
         if model_name not in YOLO_MODELS:
             raise ValueError(f"unknown YOLO model {model_name!r}; known: {sorted(YOLO_MODELS)}")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown YOLO engine {engine!r}; choose one of {ENGINES}")
         self.model_name = model_name
         self.min_confidence = resolve_confidence(min_confidence)
         self.device = device
-        self.model = self._build(YOLO_MODELS[model_name])
+        self.engine = engine
+        self.group_batch = choose_group_batch(group_batch, self._on_gpu(), GPU_GROUP_BATCH)
+        self.native_batch = self.group_batch > 1
+        self.weights_path = self._weights(YOLO_MODELS[model_name])
+        self.model = _load_ultralytics().YOLO(self.weights_path)
+        self.onnx: Optional[OnnxYolo] = None
+        if engine == "onnx":
+            has_keypoints = self.model.task == "pose"  # v8 face models give eyes; v11 ones do not
+            self.onnx = OnnxYolo(self.weights_path, self.min_confidence, has_keypoints)
+
+    def _on_gpu(self) -> bool:
+        if self.engine == "onnx":
+            return False  # onnxruntime runs here on the CPU provider
+        if self.device is not None:
+            return str(self.device).startswith("cuda")
+        import torch
+
+        return torch.cuda.is_available()
 
     @staticmethod
-    def _build(weights: YoloWeights) -> Any:
-        try:
-            import ultralytics
-            from ultralytics import YOLO
-        except ImportError as err:
-            raise MissingDependencyError(
-                "YOLO detectors need ultralytics and torch: pip install 'deepface[yolo]' "
-                "(or pip install ultralytics-opencv-headless torch torchvision)"
-            ) from err
+    def _weights(weights: YoloWeights) -> str:
+        ultralytics = _load_ultralytics()
         version = tuple(int(part) for part in ultralytics.__version__.split(".")[:3])
         if version < weights.min_ultralytics:
             needed = ".".join(map(str, weights.min_ultralytics))
@@ -101,32 +121,53 @@ class YoloClient(Detector):
                 f"{weights.file_name} needs ultralytics>={needed}, found {ultralytics.__version__}: "
                 f"pip install 'ultralytics-opencv-headless>={needed}'"
             )
-        path = weight_utils.download_weights_if_necessary(weights.file_name, weights.url)
-        return YOLO(path)
+        return weight_utils.download_weights_if_necessary(weights.file_name, weights.url)
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
-        return _to_regions(self._predict(img)[0])
+        return _to_regions(self._predict([img])[0])
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
-        for chunk in equal_shape_batches(imgs, MAX_GROUP_BATCH):
-            for index, result in zip(chunk, self._predict([imgs[i] for i in chunk])):
-                results[index] = _to_regions(result)
+        for chunk in equal_shape_batches(imgs, self.group_batch):
+            for index, found in zip(chunk, self._predict([imgs[i] for i in chunk])):
+                results[index] = _to_regions(found)
         return results
 
-    def _predict(self, source: Any) -> List[Any]:
-        return self.model.predict(
+    def _predict(self, imgs: List[NDArray[Any]]) -> List[Detections]:
+        """Detections for images of one shape, by the chosen engine."""
+        if self.onnx is not None:
+            return self.onnx.predict(imgs)
+        source = imgs[0] if len(imgs) == 1 else imgs  # one image goes in as deepface passes it
+        results = self.model.predict(
             source, verbose=False, show=False, conf=self.min_confidence, device=self.device
         )
+        return [_detections_of(result) for result in results]
 
 
-def _to_regions(result: Any) -> List[FacialAreaRegion]:
-    """Convert one ultralytics ``Results`` into regions (x, y of the top-left corner)."""
+def _load_ultralytics() -> Any:
+    try:
+        import ultralytics
+    except ImportError as err:
+        raise MissingDependencyError(
+            "YOLO detectors need ultralytics and torch: pip install 'deepface[yolo]' "
+            "(or pip install ultralytics-opencv-headless torch torchvision)"
+        ) from err
+    return ultralytics
+
+
+def _detections_of(result: Any) -> Detections:
+    """The arrays of one ultralytics ``Results``."""
     if result.boxes is None or len(result.boxes) == 0:
-        return []
-    boxes = result.boxes.xywh.tolist()
-    confidences = result.boxes.conf.tolist()
-    keypoints = result.keypoints.xy.tolist() if result.keypoints is not None else None
+        return Detections(np.empty((0, 4), np.float32), np.empty(0, np.float32), None)
+    keypoints = result.keypoints.xy.cpu().numpy() if result.keypoints is not None else None
+    return Detections(result.boxes.xywh.cpu().numpy(), result.boxes.conf.cpu().numpy(), keypoints)
+
+
+def _to_regions(found: Detections) -> List[FacialAreaRegion]:
+    """Regions (x, y of the top-left corner) from one image's detections."""
+    boxes = found.xywh.tolist()
+    confidences = found.confidence.tolist()
+    keypoints = found.keypoints.tolist() if found.keypoints is not None else None
     regions = []
     for i, ((cx, cy, w, h), confidence) in enumerate(zip(boxes, confidences)):
         left_eye = right_eye = None
