@@ -1,6 +1,6 @@
 """How many of one detector's faces another finds: matches by box overlap, per photo.
 
-    python scripts/agreement.py --reference mtcnn opencv --detectors dlib mediapipe fastmtcnn
+    python scripts/agreement.py --reference mtcnn opencv --detectors dlib mediapipe fastmtcnn --smallest 24
 """
 
 import argparse
@@ -32,8 +32,11 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER))
     parser.add_argument("--reference", nargs="+", default=["mtcnn", "opencv"])
     parser.add_argument("--detectors", nargs="+", default=["dlib", "mediapipe", "fastmtcnn"])
+    parser.add_argument("--smallest", type=int, help="only the N smallest files (dlib is slow on large ones)")
     args = parser.parse_args()
     paths = list(list_images([args.folder]))
+    if args.smallest:
+        paths = sorted(paths, key=lambda path: Path(path).stat().st_size)[: args.smallest]
     found = {name: faces_per_image(paths, name) for name in args.reference + args.detectors}
     print(f"{len(paths)} photos; a face matches when boxes overlap by IoU >= {MATCH_IOU}")
     for reference in args.reference:
