@@ -65,3 +65,23 @@ def test_skipping_black_windows_gives_mtcnns_answers(client, mixed_batch: List[n
         assert_same_regions(expected, actual, f"image {index}")
         found_any |= bool(expected)
     assert found_any
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 300, 1500])
+@pytest.mark.parametrize("initial_sort", [True, False])
+def test_blocked_nms_keeps_what_mtcnns_nms_keeps(count: int, initial_sort: bool) -> None:
+    pytest.importorskip("mtcnn")
+    from mtcnn.utils.bboxes import smart_nms_from_bboxes
+
+    from deepface.models.face_detection.mtcnn_windows import overlap_nms
+
+    rng = np.random.default_rng(count)
+    corner = rng.uniform(0, 400, (count, 2))
+    size = rng.uniform(0, 60, (count, 2))
+    size[: count // 10] = 0  # degenerate boxes: 0/0 overlaps
+    scores = rng.choice([0.7, 0.8, 0.9, 0.95], count)  # ties in score order
+    boxes = np.column_stack([np.zeros(count), corner, corner + size, scores])
+    if count > 5:
+        boxes[5] = boxes[4]  # an exact duplicate
+    expected = smart_nms_from_bboxes(boxes.copy(), threshold=0.5, method="union", initial_sort=initial_sort)
+    np.testing.assert_array_equal(overlap_nms(boxes.copy(), 0.5, initial_sort=initial_sort, block=64), expected)
