@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="border added before detection, as a fraction of the image (default: deepface's)",
     )
+    extract.add_argument(
+        "--detector-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a detector keyword, e.g. engine=onnx or min_confidence=0.4 (repeatable)",
+    )
     extract.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     extract.add_argument("-v", "--verbose", action="store_true")
     return parser
@@ -68,6 +75,7 @@ def extract_faces_command(args: argparse.Namespace) -> int:
         max_faces=args.max_faces,
         batch_size=args.batch_size,
         detection_border=args.detection_border,
+        detector_options=parse_detector_options(args.detector_option),
     )
     if args.crops:
         os.makedirs(args.crops, exist_ok=True)
@@ -85,6 +93,23 @@ def extract_faces_command(args: argparse.Namespace) -> int:
             out.close()
     print(f"{len(paths)} images, {failures} without faces or unreadable", file=sys.stderr)
     return 0
+
+
+def parse_detector_options(items: List[str]) -> Dict[str, Any]:
+    """``["engine=onnx", "min_confidence=0.4"]`` -> ``{"engine": "onnx", "min_confidence": 0.4}``.
+
+    Values are read as JSON where they parse (numbers, true/false, null), else as text.
+    """
+    options: Dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"deepface: --detector-option needs KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
 
 
 def _with_progress(stream: Any, total: int, disable: bool) -> Any:

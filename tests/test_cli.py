@@ -33,3 +33,13 @@ def test_extract_faces_command_records_every_image(tmp_path: Path, face_photos) 
 def test_missing_input_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["extract-faces", str(tmp_path / "nothing")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_detector_options_are_typed() -> None:
+    from deepface.cli import parse_detector_options
+
+    assert parse_detector_options(["engine=onnx", "min_confidence=0.4", "group_batch=4"]) == {
+        "engine": "onnx", "min_confidence": 0.4, "group_batch": 4,
+    }
+    with pytest.raises(SystemExit):
+        parse_detector_options(["no-equals-sign"])
