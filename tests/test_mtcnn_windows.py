@@ -11,6 +11,7 @@ from deepface.models.face_detection.mtcnn_windows import (
     WINDOW,
     ContentBox,
     content_box,
+    normalized_tensor,
     window_span,
 )
 from deepface.modules.detection import frame_image
@@ -65,6 +66,27 @@ def test_skipping_black_windows_gives_mtcnns_answers(client, mixed_batch: List[n
         assert_same_regions(expected, actual, f"image {index}")
         found_any |= bool(expected)
     assert found_any
+
+
+def test_skipping_black_windows_gives_mtcnns_exact_numbers(client, mixed_batch: List[np.ndarray]) -> None:
+    """Not just the same regions: the same floats, box by box (confidence, keypoints)."""
+    for index, img in enumerate(mixed_batch):
+        bgr = frame_image(img, 0.5).pixels
+        expected = client.model.detect_faces(bgr[:, :, ::-1]) or []
+        assert client.windowed.detect_faces(bgr) == expected, f"image {index}"
+
+
+def test_normalized_tensor_holds_mtcnns_values_and_shape_info() -> None:
+    tf = pytest.importorskip("tensorflow")
+    from mtcnn.utils.images import standarize_batch
+
+    bgr = np.random.default_rng(3).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    rgb = bgr[:, :, ::-1]
+    expected, shapes, pad_param = standarize_batch([rgb], normalize=True)
+    actual = normalized_tensor(tf, bgr, reverse_channels=True).numpy()
+    assert actual.dtype == np.float32 and actual.shape == expected.shape
+    assert np.array_equal(actual.astype(np.float64), expected)
+    assert np.array_equal(shapes, np.asarray([rgb.shape])) and not pad_param.any()
 
 
 @pytest.mark.parametrize("count", [0, 1, 7, 300, 1500])

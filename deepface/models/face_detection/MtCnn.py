@@ -51,10 +51,9 @@ class MtCnnClient(Detector):
             self.windowed = windowed if windowed.enabled else None
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
-        rgb = img[:, :, ::-1]  # mtcnn expects RGB
         if self.windowed is not None:
-            return [_to_region(detection) for detection in self.windowed.detect_faces(rgb)]
-        detections = self.model.detect_faces(rgb)
+            return [_to_region(detection) for detection in self.windowed.detect_faces(img)]
+        detections = self.model.detect_faces(img[:, :, ::-1])  # mtcnn expects RGB
         return [_to_region(detection) for detection in detections or []]
 
     def detect_faces_batch(self, imgs: Sequence[NDArray[Any]]) -> List[List[FacialAreaRegion]]:
