@@ -76,6 +76,26 @@ def test_skipping_black_windows_gives_mtcnns_exact_numbers(client, mixed_batch: 
         assert client.windowed.detect_faces(bgr) == expected, f"image {index}"
 
 
+@pytest.mark.parametrize("stage_index, shapes", [
+    (0, [(1, 12, 12, 3), (1, 57, 33, 3), (1, 210, 160, 3)]),
+    (1, [(1, 24, 24, 3), (64, 24, 24, 3)]),
+    (2, [(1, 48, 48, 3), (13, 48, 48, 3)]),
+])
+def test_networks_run_layer_by_layer_give_kerass_exact_outputs(client, stage_index, shapes) -> None:
+    from deepface.models.face_detection.mtcnn_networks import LayerChain, with_layer_chain
+
+    tf = pytest.importorskip("tensorflow")
+    stage = client.model.stages[stage_index]
+    lean = with_layer_chain(stage)
+    assert isinstance(lean.model, LayerChain), "the layer-by-layer path was not taken"
+    assert not isinstance(stage.model, LayerChain), "mtcnn's own stage was modified"
+    rng = np.random.default_rng(stage_index)
+    for shape in shapes:
+        x = tf.constant(rng.uniform(-1, 1, shape).astype(np.float32))
+        for expected, actual in zip(stage.model(x), lean.model(x), strict=True):
+            assert np.array_equal(expected.numpy(), actual.numpy()), f"stage {stage_index}, input {shape}"
+
+
 def test_normalized_tensor_holds_mtcnns_values_and_shape_info() -> None:
     tf = pytest.importorskip("tensorflow")
     from mtcnn.utils.images import standarize_batch

@@ -8,8 +8,9 @@ any other such window. When that score is below P-Net's threshold (checked once,
 safety margin, when the detector is built), those windows can never yield a candidate,
 so P-Net is run only on the part of each pyramid level that overlaps the non-black
 content. P-Net's NMS is computed in blocks (:func:`overlap_nms`, the same boxes kept),
-and the normalised image is made once, in float32, by TensorFlow
-(:func:`normalized_tensor`, the same values). Everything else (the pyramid, scaling, thresholds, R-Net, O-Net, output) is mtcnn 1.0's
+the normalised image is made once, in float32, by TensorFlow
+(:func:`normalized_tensor`, the same values), and the networks run layer by layer
+(:mod:`mtcnn_networks`, the same operations). Everything else (the pyramid, scaling, thresholds, R-Net, O-Net, output) is mtcnn 1.0's
 own code, called here stage by stage.
 """
 
@@ -18,6 +19,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
+
+from deepface.models.face_detection.mtcnn_networks import PROBE_SHAPES, layer_chain_for, with_layer_chain
 
 #: P-Net's window and stride, in pixels of a pyramid level.
 WINDOW = 12
@@ -133,8 +136,9 @@ class WindowedMtcnn:
         self._bboxes = bbox_utils
         self._images = image_utils
         self._mtcnn = mtcnn
-        self._pnet = mtcnn.stages[0].model
-        self._later_stages = mtcnn.stages[1:]
+        pnet = mtcnn.stages[0].model
+        self._pnet = layer_chain_for(pnet, PROBE_SHAPES.get(type(pnet).__name__))
+        self._later_stages = [with_layer_chain(stage) for stage in mtcnn.stages[1:]]
         self.black_score = self._score_of_black()
         self.enabled = self.black_score < PNET_DEFAULTS["threshold_pnet"] - SCORE_MARGIN
 
