@@ -9,8 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from deepface.commons.engines import import_tensorflow_safely
+
 # ultralytics writes a settings file on import: keep it out of the user's home.
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-config-"))
+# Test modules may import TensorFlow themselves: set the process up as the package would.
+import_tensorflow_safely()
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent

@@ -96,6 +96,17 @@ def test_networks_run_layer_by_layer_give_kerass_exact_outputs(client, stage_ind
             assert np.array_equal(expected.numpy(), actual.numpy()), f"stage {stage_index}, input {shape}"
 
 
+def test_windowed_resize_gives_the_same_numbers_as_tensorflows_whole_levels(client, face_photos) -> None:
+    from deepface.models.face_detection.mtcnn_windows import WindowedMtcnn
+
+    assert client.windowed.resizer is not None, "numba's windowed resize is not in use"
+    whole_levels = WindowedMtcnn(client.model, window_resize=False)
+    for name in ["couple.jpg", "img3.jpg"]:
+        bgr = frame_image(face_photos[name], 0.5).pixels  # full size, as deepface frames it
+        found = client.windowed.detect_faces(bgr)
+        assert found and found == whole_levels.detect_faces(bgr), name
+
+
 def test_normalized_tensor_holds_mtcnns_values_and_shape_info() -> None:
     tf = pytest.importorskip("tensorflow")
     from mtcnn.utils.images import standarize_batch

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from numpy.typing import NDArray
 
+from deepface.models.face_detection.area_resize import AreaResizer, resized_shape
 from deepface.models.face_detection.mtcnn_networks import PROBE_SHAPES, layer_chain_for, with_layer_chain
 
 #: P-Net's window and stride, in pixels of a pyramid level.
@@ -127,7 +128,7 @@ def normalized_tensor(tf: Any, img: NDArray[Any], reverse_channels: bool = False
 class WindowedMtcnn:
     """Runs an ``mtcnn.MTCNN``'s stages on one RGB image, P-Net on the content only."""
 
-    def __init__(self, mtcnn: Any) -> None:
+    def __init__(self, mtcnn: Any, window_resize: bool = True) -> None:
         import tensorflow as tf
         from mtcnn.utils import bboxes as bbox_utils
         from mtcnn.utils import images as image_utils
@@ -139,6 +140,9 @@ class WindowedMtcnn:
         pnet = mtcnn.stages[0].model
         self._pnet = layer_chain_for(pnet, PROBE_SHAPES.get(type(pnet).__name__))
         self._later_stages = [with_layer_chain(stage) for stage in mtcnn.stages[1:]]
+        # Resizes only the window P-Net scans at each level (TensorFlow's arithmetic,
+        # checked equal); None: TensorFlow resizes the whole level, then it is cropped.
+        self.resizer = AreaResizer.create(tf) if window_resize else None
         self.black_score = self._score_of_black()
         self.enabled = self.black_score < PNET_DEFAULTS["threshold_pnet"] - SCORE_MARGIN
 
@@ -160,7 +164,7 @@ class WindowedMtcnn:
         with tf.device(self._mtcnn.device):
             normalized = normalized_tensor(tf, bgr, reverse_channels=True)
             try:
-                found = self._proposals(normalized, shapes, box)
+                found = self._proposals(bgr, normalized, box)
                 for stage in self._later_stages:
                     found = stage(bboxes_batch=found, images_normalized=normalized, images_oshapes=shapes)
             except tf.errors.InvalidArgumentError:  # mtcnn's own signal for "no face"
@@ -170,20 +174,20 @@ class WindowedMtcnn:
         return self._bboxes.to_json(found, images_count=1, output_as_width_height=True,
                                     input_as_width_height=False)[0]
 
-    def _proposals(self, normalized: NDArray[Any], shapes: NDArray[Any], box: ContentBox) -> NDArray[Any]:
+    def _proposals(self, bgr: NDArray[Any], normalized: Any, box: ContentBox) -> NDArray[Any]:
         """P-Net's candidates over the pyramid, scanning only windows that meet the content."""
         b = self._bboxes
-        height, width = int(shapes[0][0]), int(shapes[0][1])
+        height, width = bgr.shape[:2]
         scales = self._images.build_scale_pyramid(
             width, height, min_face_size=PNET_DEFAULTS["min_face_size"],
             scale_factor=PNET_DEFAULTS["scale_factor"],
         )
         per_scale = []
         for scale in scales:
-            level = self._images.scale_images(normalized, scale)
-            rows = window_span(box.top * scale, box.bottom * scale, int(level.shape[1]))
-            cols = window_span(box.left * scale, box.right * scale, int(level.shape[2]))
-            regression, scores = self._pnet(level[:, rows[0] : rows[1], cols[0] : cols[1], :])
+            level_shape = resized_shape(self._tf, (height, width), scale)
+            rows = window_span(box.top * scale, box.bottom * scale, level_shape[0])
+            cols = window_span(box.left * scale, box.right * scale, level_shape[1])
+            regression, scores = self._pnet(self._level_window(bgr, normalized, scale, level_shape, rows, cols))
             found = b.generate_bounding_box(regression, scores, PNET_DEFAULTS["threshold_pnet"])
             found[:, [1, 3]] += cols[0]  # back to the level's coordinates
             found[:, [2, 4]] += rows[0]
@@ -191,3 +195,13 @@ class WindowedMtcnn:
             per_scale.append(overlap_nms(found, PNET_DEFAULTS["nms_pnet1"], initial_sort=False))
         found = np.concatenate(per_scale, axis=0) if per_scale else np.empty((0, 6))
         return b.resize_to_square(overlap_nms(found, PNET_DEFAULTS["nms_pnet2"], initial_sort=True))
+
+    def _level_window(self, bgr: NDArray[Any], normalized: Any, scale: float, level_shape: Tuple[int, int],
+                      rows: Tuple[int, int], cols: Tuple[int, int]) -> Any:
+        """Rows and columns of one pyramid level, as mtcnn's ``scale_images`` computes them."""
+        if self.resizer is not None:
+            window = self.resizer.window(bgr, level_shape, rows, cols, reverse_channels=True)
+            return self._tf.constant(window[None])
+        level = self._images.scale_images(normalized, scale)
+        assert tuple(level.shape[1:3]) == level_shape, "pyramid level of an unexpected size"
+        return level[:, rows[0] : rows[1], cols[0] : cols[1], :]
