@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from deepface import DeepFace
+from deepface.models.Detector import Detector, FacialAreaRegion
+from deepface.modules import detection
 from deepface.modules.exceptions import (
     BatchFaceNotDetected,
     BatchImageLoadError,
@@ -129,3 +131,29 @@ def test_max_faces_keeps_the_largest(face_photos) -> None:
     assert len(all_faces) >= 2
     areas = [f["facial_area"]["w"] * f["facial_area"]["h"] for f in all_faces]
     assert largest["facial_area"]["w"] * largest["facial_area"]["h"] == max(areas)
+
+
+class RecordingDetector(Detector):
+    """Finds one face in the middle of every image; records what each call was given."""
+
+    def __init__(self, native_batch: bool) -> None:
+        self.native_batch = native_batch
+        self.calls: List[int] = []
+
+    def detect_faces(self, img: np.ndarray) -> List[FacialAreaRegion]:
+        h, w = img.shape[:2]
+        return [FacialAreaRegion(x=w // 3, y=h // 3, w=w // 3, h=h // 3, confidence=0.9)]
+
+    def detect_faces_batch(self, imgs) -> List[List[FacialAreaRegion]]:
+        self.calls.append(len(imgs))
+        return super().detect_faces_batch(imgs)
+
+
+@pytest.mark.parametrize("native_batch, calls", [(True, [3, 2]), (False, [1, 1, 1, 1, 1])])
+def test_only_native_batch_detectors_get_whole_chunks(monkeypatch, native_batch, calls) -> None:
+    detector = RecordingDetector(native_batch)
+    monkeypatch.setattr(detection, "_detector_for", lambda options: detector)
+    imgs = [synthetic_images()[i % 3] for i in range(5)]
+    results = DeepFace.extract_faces(imgs, detector_backend="opencv", batch_size=3)
+    assert detector.calls == calls
+    assert [len(faces) for faces in results] == [1] * 5

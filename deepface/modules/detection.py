@@ -241,9 +241,7 @@ def _process_chunk(
             result.faces = [_whole_image(images[result.index])]
         return results
 
-    framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
-    regions_per_image = detector.detect_faces_batch([f.pixels for f in framed])
-    for result, frame, regions in zip(loaded, framed, regions_per_image):
+    for result, frame, regions in _detect_framed(loaded, images, detector, options):
         result.faces = _faces_from_regions(regions, frame, options)
         if not result.faces:
             if options.enforce_detection:
@@ -254,6 +252,25 @@ def _process_chunk(
             else:
                 result.faces = [_whole_image(images[result.index])]
     return results
+
+
+def _detect_framed(
+    loaded: Sequence[ImageResult], images: Dict[int, NDArray[Any]], detector: Detector, options: ExtractOptions
+) -> Iterator[Tuple[ImageResult, "FramedImage", List[FacialAreaRegion]]]:
+    """Each loaded image framed with deepface's border and its detected regions.
+
+    A detector that batches natively gets the whole chunk at once. One that loops gets the
+    images one by one, so only one bordered copy (4x the image with deepface's border)
+    exists at a time: holding a chunk of them measured slower (page faults) for nothing.
+    """
+    if detector.native_batch:
+        framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
+        yield from zip(loaded, framed, detector.detect_faces_batch([f.pixels for f in framed]))
+        return
+    for result in loaded:
+        frame = frame_image(images[result.index], options.border_fraction)
+        (regions,) = detector.detect_faces_batch([frame.pixels])
+        yield result, frame, regions
 
 
 def _load_chunk(
