@@ -25,8 +25,10 @@ def main() -> None:
         options["batch_size"] = request["batch_size"]
     if request.get("detector_options"):
         options["detector_options"] = request["detector_options"]
+    if request.get("detection_border") is not None:
+        options["detection_border"] = request["detection_border"]
 
-    DeepFace.extract_faces(paths[0], **{k: v for k, v in options.items() if k != "batch_size"})  # warm-up
+    DeepFace.extract_faces(paths[0], **options)  # warm-up
     started = time.perf_counter()
     results = DeepFace.extract_faces(paths, **options)
     seconds = time.perf_counter() - started

@@ -8,7 +8,8 @@ architecture written once into a temporary weights folder that both packages rea
     python scripts/benchmark.py --detectors opencv mtcnn yolov8n yolov8n:onnx --batch-sizes 1 16
 
 A detector written ``name:engine`` (``yolov8n:onnx``) runs this package on that engine,
-compared with deepface's plain ``name``.
+and ``name@border0`` with ``detection_border=0`` (no black frame: the opt-in that can
+change answers); both are compared with deepface's plain ``name``.
 """
 
 import argparse
@@ -104,8 +105,18 @@ def write_random_weights(home: Path, detectors: List[str]) -> None:
 
 def split_detector(spec: str) -> Tuple[str, Dict[str, str]]:
     """``"yolov8n:onnx"`` -> (``"yolov8n"``, ``{"engine": "onnx"}``): this package's engines."""
-    name, _, engine = spec.partition(":")
+    name, _, engine = spec.partition("@")[0].partition(":")
     return name, ({"engine": engine} if engine else {})
+
+
+def detection_border(spec: str) -> Optional[float]:
+    """``"opencv@border0"`` -> 0.0; None (deepface's border) without ``@border``."""
+    _, _, extra = spec.partition("@")
+    if not extra:
+        return None
+    if not extra.startswith("border"):
+        raise ValueError(f"unknown detector suffix @{extra} (expected @border<fraction>)")
+    return float(extra[len("border"):])
 
 
 def run_worker(package: str, paths: List[str], detector: str, batch_size: Optional[int],
@@ -116,10 +127,11 @@ def run_worker(package: str, paths: List[str], detector: str, batch_size: Option
     else:
         env["PYTHONPATH"] = str(REPO)
     backend, options = split_detector(detector)
+    border = detection_border(detector)
     if package == "deepface-0.0.103":
-        options = {}
+        options, border = {}, None
     request = {"paths": paths, "detector_backend": backend, "batch_size": batch_size,
-               "detector_options": options}
+               "detector_options": options, "detection_border": border}
     done = subprocess.run(
         [sys.executable, str(WORKER), json.dumps(request)],
         cwd=home, env=env, capture_output=True, text=True, check=False,
