@@ -157,3 +157,17 @@ def test_only_native_batch_detectors_get_whole_chunks(monkeypatch, native_batch,
     results = DeepFace.extract_faces(imgs, detector_backend="opencv", batch_size=3)
     assert detector.calls == calls
     assert [len(faces) for faces in results] == [1] * 5
+
+
+def test_stream_reads_at_most_two_chunks_ahead() -> None:
+    pulled: List[int] = []
+
+    def inputs():
+        for i in range(20):
+            pulled.append(i)
+            yield synthetic_images()[i % 3]
+
+    stream = DeepFace.extract_faces_iter(inputs(), detector_backend="skip", batch_size=4)
+    first, _ = next(stream)
+    assert first.index == 0 and len(pulled) <= 8, f"{len(pulled)} inputs read before the first result"
+    assert [r.index for r, _ in stream] == list(range(1, 20))

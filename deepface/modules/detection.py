@@ -7,6 +7,7 @@ images are decoded and sent to the detector at once.
 
 import heapq
 import itertools
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -174,11 +175,15 @@ def detect_stream(
     """
     detector = _detector_for(options)
     numbered = enumerate(imgs)
-    while True:
-        chunk = list(itertools.islice(numbered, options.batch_size))
-        if not chunk:
-            return
-        yield from _process_chunk(chunk, detector, options, name_indices)
+    chunks = iter(lambda: list(itertools.islice(numbered, options.batch_size)), [])
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepface-decode") as decoder:
+        pending = _submit_load(decoder, chunks, name_indices)
+        while pending is not None:
+            results, images = pending.result()
+            # Decode the next chunk while this one is detected (OpenCV and Pillow release
+            # the GIL): at most two chunks of decoded images are held.
+            pending = _submit_load(decoder, chunks, name_indices)
+            yield from _process_loaded(results, images, detector, options)
 
 
 # ---------------------------------------------------------------- single and batch API
@@ -228,13 +233,26 @@ def _detector_for(options: ExtractOptions) -> Optional[Detector]:
     )
 
 
-def _process_chunk(
-    chunk: Sequence[Tuple[int, Any]],
+def _submit_load(
+    decoder: ThreadPoolExecutor, chunks: Iterator[List[Tuple[int, Any]]], name_indices: bool
+) -> Optional["Future[Tuple[List[ImageResult], Dict[int, NDArray[Any]]]]"]:
+    """Start decoding the next chunk of inputs; None when there are no more.
+
+    The inputs are taken from the caller's iterable here, in the calling thread; only
+    the decoding runs in the background.
+    """
+    chunk = next(chunks, None)
+    if chunk is None:
+        return None
+    return decoder.submit(_load_chunk, chunk, name_indices)
+
+
+def _process_loaded(
+    results: List[ImageResult],
+    images: Dict[int, NDArray[Any]],
     detector: Optional[Detector],
     options: ExtractOptions,
-    name_indices: bool,
 ) -> List[ImageResult]:
-    results, images = _load_chunk(chunk, name_indices)
     loaded = [r for r in results if r.error is None]
     if detector is None:
         for result in loaded:
