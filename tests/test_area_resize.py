@@ -70,3 +70,15 @@ def test_strided_views_are_read_like_arrays(resizer) -> None:
 def test_level_shape_is_the_one_tensorflow_makes(shape, scale) -> None:
     level = tf.image.resize(tf.zeros((1, *shape, 3)), np.asarray(shape) * scale, method="area")
     assert resized_shape(tf, shape, scale) == tuple(level.shape[1:3])
+
+
+def test_threads_can_resize_at_once(resizer) -> None:
+    """A web server calls detectors from many threads: the kernel must not abort or mix up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    img = np.random.default_rng(5).integers(0, 256, (400, 300, 3), dtype=np.uint8)
+    out_shape = resized_shape(tf, img.shape[:2], 0.6)
+    expected = resizer.window(img, out_shape, (0, out_shape[0]), (0, out_shape[1]))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: resizer.window(img, out_shape, (0, out_shape[0]), (0, out_shape[1])), range(16)))
+    assert all(np.array_equal(r, expected) for r in results)

@@ -6,10 +6,11 @@ images are decoded and sent to the detector at once.
 """
 
 import heapq
-import itertools
+import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 from numpy.typing import NDArray
@@ -151,10 +152,11 @@ def extract_faces(
 def iter_extract_faces(
     imgs: Iterable[Any], options: ExtractOptions, name_indices: bool = True
 ) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
-    """Stream ``imgs`` through the pipeline, ``options.batch_size`` images at a time.
+    """Stream ``imgs`` through the pipeline (see :func:`detect_stream`).
 
     Yields, in input order, each input's :class:`ImageResult` and its faces as deepface
-    dicts (empty when the input failed). At most one batch of images is held in memory.
+    dicts (empty when the input failed). Memory stays bounded by about two batches of
+    decoded images, whatever the number of inputs.
     """
     for result in detect_stream(imgs, options, name_indices):
         faces = _responses(result, options) if result.error is None else []
@@ -169,21 +171,21 @@ def iter_extract_faces(
 def detect_stream(
     imgs: Iterable[Any], options: ExtractOptions, name_indices: bool = True
 ) -> Iterator[ImageResult]:
-    """The batched pipeline: load, detect and crop ``options.batch_size`` inputs at a time.
+    """The batched pipeline: decode ahead, detect, crop; results in input order.
 
-    ``name_indices=False`` leaves input indices out of error messages (one-image calls).
+    Up to ``options.batch_size`` inputs are decoded ahead in the background. A detector
+    that batches natively gets ``batch_size`` images per call; one that loops gets them
+    one by one, as they are decoded. ``name_indices=False`` leaves input indices out of
+    error messages (one-image calls).
     """
     detector = _detector_for(options)
-    numbered = enumerate(imgs)
-    chunks = iter(lambda: list(itertools.islice(numbered, options.batch_size)), [])
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepface-decode") as decoder:
-        pending = _submit_load(decoder, chunks, name_indices)
-        while pending is not None:
-            results, images = pending.result()
-            # Decode the next chunk while this one is detected (OpenCV and Pillow release
-            # the GIL): at most two chunks of decoded images are held.
-            pending = _submit_load(decoder, chunks, name_indices)
-            yield from _process_loaded(results, images, detector, options)
+    group = options.batch_size if detector is not None and detector.native_batch else 1
+    with _Prefetcher(imgs, lookahead=options.batch_size, name_indices=name_indices) as decoded:
+        while True:
+            loaded = decoded.take(group)
+            if not loaded:
+                return
+            yield from _process_loaded(loaded, detector, options)
 
 
 # ---------------------------------------------------------------- single and batch API
@@ -233,26 +235,57 @@ def _detector_for(options: ExtractOptions) -> Optional[Detector]:
     )
 
 
-def _submit_load(
-    decoder: ThreadPoolExecutor, chunks: Iterator[List[Tuple[int, Any]]], name_indices: bool
-) -> Optional["Future[Tuple[List[ImageResult], Dict[int, NDArray[Any]]]]"]:
-    """Start decoding the next chunk of inputs; None when there are no more.
+class _Prefetcher:
+    """Decodes inputs ahead of the detector, in background threads, handed out in order.
 
-    The inputs are taken from the caller's iterable here, in the calling thread; only
-    the decoding runs in the background.
+    Inputs are taken from the caller's iterable in the calling thread, at most
+    ``lookahead`` ahead of what was handed out; only decoding runs in the background
+    (OpenCV and Pillow release the GIL), so decoding overlaps detection. At most
+    ``lookahead`` decoded images wait, besides those being processed.
     """
-    chunk = next(chunks, None)
-    if chunk is None:
-        return None
-    return decoder.submit(_load_chunk, chunk, name_indices)
+
+    def __init__(self, imgs: Iterable[Any], lookahead: int, name_indices: bool) -> None:
+        self._inputs = enumerate(imgs)
+        self._lookahead = max(1, lookahead)
+        self._name_indices = name_indices
+        self._pending: Deque["Future[Tuple[ImageResult, Optional[NDArray[Any]]]]"] = deque()
+        workers = max(1, min(4, (os.cpu_count() or 2) // 4))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepface-decode")
+
+    def __enter__(self) -> "_Prefetcher":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+    def take(self, count: int) -> List[Tuple[ImageResult, Optional[NDArray[Any]]]]:
+        """The next ``count`` inputs, decoded (fewer at the end; empty when done)."""
+        taken = []
+        while len(taken) < count:
+            self._fill()
+            if not self._pending:
+                break
+            taken.append(self._pending.popleft().result())
+        self._fill()
+        return taken
+
+    def _fill(self) -> None:
+        while len(self._pending) < self._lookahead:
+            item = next(self._inputs, None)
+            if item is None:
+                return
+            self._pending.append(self._pool.submit(_load_one, item[0], item[1], self._name_indices))
 
 
 def _process_loaded(
-    results: List[ImageResult],
-    images: Dict[int, NDArray[Any]],
+    loaded_inputs: Sequence[Tuple[ImageResult, Optional[NDArray[Any]]]],
     detector: Optional[Detector],
     options: ExtractOptions,
 ) -> List[ImageResult]:
+    results = [result for result, _ in loaded_inputs]
+    images = {result.index: pixels for result, pixels in loaded_inputs if pixels is not None}
     loaded = [r for r in results if r.error is None]
     if detector is None:
         for result in loaded:
@@ -291,19 +324,13 @@ def _detect_framed(
         yield result, frame, regions
 
 
-def _load_chunk(
-    chunk: Sequence[Tuple[int, Any]], name_indices: bool
-) -> Tuple[List[ImageResult], Dict[int, NDArray[Any]]]:
-    results, images = [], {}
-    for index, item in chunk:
-        try:
-            pixels, source = image_utils.load_image(item, index=index if name_indices else None)
-        except ImageLoadError as err:  # load_image raises only this for a bad input
-            results.append(ImageResult(index=index, source=err.source, error=err))
-            continue
-        images[index] = pixels
-        results.append(ImageResult(index=index, source=source, shape=pixels.shape))
-    return results, images
+def _load_one(index: int, item: Any, name_indices: bool) -> Tuple[ImageResult, Optional[NDArray[Any]]]:
+    """One input decoded, or its load error recorded (``load_image`` raises only that)."""
+    try:
+        pixels, source = image_utils.load_image(item, index=index if name_indices else None)
+    except ImageLoadError as err:
+        return ImageResult(index=index, source=err.source, error=err), None
+    return ImageResult(index=index, source=source, shape=pixels.shape), pixels
 
 
 def frame_image(img: NDArray[Any], fraction: float) -> FramedImage:

@@ -42,7 +42,10 @@ if numba is not None:
             return full if fi1 > hi else fi1 - lo
         return hi - fi if fi1 > hi else np.float32(1.0)
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
+    # Serial on purpose: numba's default (workqueue) threading layer aborts the process
+    # when parallel kernels are launched from two Python threads at once, as a web
+    # server or a user's thread pool would do.
+    @numba.njit(cache=True, nogil=True)
     def _area_window_kernel(img, lut, reverse, height_scale, width_scale, scale, row0, col0, out):  # pragma: no cover
         in_h, in_w = img.shape[0], img.shape[1]
         rows, cols = out.shape[0], out.shape[1]
@@ -58,7 +61,7 @@ if numba is not None:
             x_start_scale[xx] = footprint_weight(x_start[xx], lo, hi, width_scale)
             x_end_scale[xx] = footprint_weight(x_end[xx] - 1, lo, hi, width_scale)
         red, blue = (2, 0) if reverse else (0, 2)
-        for yy in numba.prange(rows):
+        for yy in range(rows):
             lo = np.float32(row0 + yy) * height_scale
             hi = np.float32(row0 + yy + 1) * height_scale
             y_start = math.floor(lo)
