@@ -90,7 +90,8 @@ class RetinaFaceClient(Detector):
         prepared = [self._prepare(img) for img in imgs]
         results: List[List[FacialAreaRegion]] = [[] for _ in imgs]
         for chunk in equal_shape_batches([item.tensor for item in prepared], self.group_batch):
-            batch = np.concatenate([prepared[i].tensor for i in chunk], axis=0)
+            tensors = [prepared[i].tensor for i in chunk]
+            batch = tensors[0] if len(tensors) == 1 else np.concatenate(tensors, axis=0)
             outputs = [np.asarray(out) for out in self.model(batch)]
             for row, index in enumerate(chunk):
                 results[index] = self._decode([out[row : row + 1] for out in outputs], prepared[index])
