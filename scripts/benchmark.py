@@ -49,7 +49,7 @@ the whole list after one warm-up image; deepface 0.0.103 runs the same images fr
   configuration (yolov8n on the photos, this package: 8.7, 10.9, 12.5 img/s in three
   runs; deepface 9.8, 11.6, 13.4), so ratios within 0.9x-1.1x mean "at par".
 - Peak MiB is the worker's peak resident memory, most of it the engines' import.
-- No GPU was available: GPU figures are not measured.
+- {device_note}
 
 ![images per second against batch size](benchmarks.png)
 
@@ -120,16 +120,20 @@ def detection_border(spec: str) -> Optional[float]:
 
 
 def run_worker(package: str, paths: List[str], detector: str, batch_size: Optional[int],
-               home: Path, oracle: Path) -> Dict:
+               home: Path, oracle: Path, device: str = "cpu") -> Dict:
     env = {**os.environ, "DEEPFACE_HOME": str(home), "YOLO_CONFIG_DIR": str(home / "yolo")}
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # both packages, every engine, on the CPU
     if package == "deepface-0.0.103":
         env["PYTHONPATH"] = str(oracle)
     else:
         env["PYTHONPATH"] = str(REPO)
     backend, options = split_detector(detector)
     border = detection_border(detector)
+    if device == "cuda" and backend.startswith("yolo"):
+        options = {**options, "device": "cuda"}
     if package == "deepface-0.0.103":
-        options, border = {}, None
+        options, border = {}, None  # deepface's YOLO picks the GPU itself
     request = {"paths": paths, "detector_backend": backend, "batch_size": batch_size,
                "detector_options": options, "detection_border": border}
     done = subprocess.run(
@@ -140,6 +144,16 @@ def run_worker(package: str, paths: List[str], detector: str, batch_size: Option
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{package} {detector} failed:\n{done.stderr[-2000:]}")
     return json.loads(lines[-1][len("BENCH-JSON "):])
+
+
+def device_note(device: str) -> str:
+    """Which accelerator this run used, by name."""
+    if device == "cpu":
+        return "CPU only (GPUs hidden from both packages). GPU figures: `--device cuda`."
+    import torch
+
+    name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device found"
+    return f"GPU: {name} (`--device cuda`; YOLO gets `device='cuda'`, TensorFlow picks the GPU itself)."
 
 
 def render_table(rows: List[Measurement]) -> str:
@@ -166,6 +180,8 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=24, help="photos from ../shared/faces")
     parser.add_argument("--frames", type=int, default=32, help="640x480 frames (0: skip)")
     parser.add_argument("--oracle", default=str(REPO / ".oracle"))
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cpu hides GPUs from both packages; cuda runs both on the GPU")
     parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks-latest.md"),
                         help="markdown table; a plot is written beside it (.png)")
     args = parser.parse_args()
@@ -192,7 +208,8 @@ def main() -> int:
                     if package == "deepface-0.0.103" and upstream_key in upstream_runs:
                         result = upstream_runs[upstream_key]  # e.g. yolov8n for yolov8n:onnx
                     else:
-                        result = run_worker(package, paths, detector, batch_size, home, Path(args.oracle))
+                        result = run_worker(package, paths, detector, batch_size, home,
+                                            Path(args.oracle), args.device)
                     if package == "deepface-0.0.103":
                         upstream_runs[upstream_key] = result
                     row = Measurement(package, dataset, detector, batch_size, result["images"],
@@ -201,7 +218,7 @@ def main() -> int:
                     print(f"{dataset:7s} {detector:10s} {package:17s} batch={batch_size or '-':>3} "
                           f"{row.images_per_second:7.2f} img/s  faces={row.faces}", flush=True)
 
-    header = PREAMBLE + (
+    header = PREAMBLE.replace("{device_note}", device_note(args.device)) + (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
         f"by `python scripts/benchmark.py {' '.join(sys.argv[1:])}`.\n\n"
     )

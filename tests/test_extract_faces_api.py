@@ -171,3 +171,19 @@ def test_stream_reads_at_most_two_chunks_ahead() -> None:
     first, _ = next(stream)
     assert first.index == 0 and len(pulled) <= 8, f"{len(pulled)} inputs read before the first result"
     assert [r.index for r, _ in stream] == list(range(1, 20))
+
+
+@pytest.mark.parametrize("threads", ["0", "2"])
+def test_decoding_in_the_calling_thread_or_in_several_gives_the_same(monkeypatch, tmp_path, threads) -> None:
+    monkeypatch.setenv("DEEPFACE_DECODE_THREADS", threads)
+    imgs = [synthetic_images()[0], str(tmp_path / "gone.png"), synthetic_images()[1], synthetic_images()[2]]
+    results = list(DeepFace.extract_faces_iter(iter(imgs), detector_backend="skip", batch_size=3))
+    assert [r.index for r, _ in results] == [0, 1, 2, 3]
+    assert isinstance(results[1][0].error, ImageLoadError)
+    assert all(faces for i, (_, faces) in enumerate(results) if i != 1)
+
+
+def test_a_bad_decode_thread_count_is_named(monkeypatch) -> None:
+    monkeypatch.setenv("DEEPFACE_DECODE_THREADS", "many")
+    with pytest.raises(ValueError, match="DEEPFACE_DECODE_THREADS"):
+        DeepFace.extract_faces([synthetic_images()[0]], detector_backend="skip")
