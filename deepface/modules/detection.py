@@ -1,8 +1,9 @@
 """Face extraction over batches: load -> frame -> detect -> crop and align -> respond.
 
 Every image is processed exactly as deepface processes it alone (the same bordered image
-reaches the detector, the same crop and rotation follow), but up to ``batch_size``
-images are decoded and sent to the detector at once.
+reaches the detector, the same crop and rotation follow), but inputs are decoded ahead
+in the background, and a detector that batches natively gets ``batch_size`` images at
+once.
 """
 
 import heapq
@@ -177,8 +178,8 @@ def detect_stream(
 
     Inputs are decoded ahead in the background. A detector that batches natively gets
     ``batch_size`` images per call, the next batch decoding meanwhile; one that loops
-    gets them one by one, a couple decoded ahead. ``name_indices=False`` leaves input indices out of
-    error messages (one-image calls).
+    gets them one by one, a couple decoded ahead. ``name_indices=False`` leaves input
+    indices out of error messages (one-image calls).
     """
     detector = _detector_for(options)
     native = detector is not None and detector.native_batch

@@ -7,11 +7,12 @@ P-Net is fully convolutional: each output cell sees one 12x12 window of the scal
 any other such window. When that score is below P-Net's threshold (checked once, with a
 safety margin, when the detector is built), those windows can never yield a candidate,
 so P-Net is run only on the part of each pyramid level that overlaps the non-black
-content. P-Net's NMS is computed in blocks (:func:`overlap_nms`, the same boxes kept),
-the normalised image is made once, in float32, by TensorFlow
-(:func:`normalized_tensor`, the same values), and the networks run layer by layer
-(:mod:`mtcnn_networks`, the same operations). Everything else (the pyramid, scaling, thresholds, R-Net, O-Net, output) is mtcnn 1.0's
-own code, called here stage by stage.
+content, and only that window of each level is resized (:mod:`area_resize`, the same
+floats). P-Net's NMS is computed in blocks (:func:`overlap_nms`, the same boxes kept),
+the normalised image is made once, in float32, by TensorFlow (:func:`normalized_tensor`,
+the same values), and the networks run layer by layer (:mod:`mtcnn_networks`, the same
+operations). Everything else (the pyramid, thresholds, R-Net and O-Net's stages, the
+output) is mtcnn 1.0's own code, called here stage by stage.
 """
 
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ def normalized_tensor(tf: Any, img: NDArray[Any], reverse_channels: bool = False
 
 
 class WindowedMtcnn:
-    """Runs an ``mtcnn.MTCNN``'s stages on one RGB image, P-Net on the content only."""
+    """Runs an ``mtcnn.MTCNN``'s stages on one BGR image, P-Net on the content only."""
 
     def __init__(self, mtcnn: Any, window_resize: bool = True) -> None:
         import tensorflow as tf
