@@ -52,7 +52,9 @@ def extract_faces(
         normalize_face: divide the face's pixels by 255.
         anti_spoofing: not available yet; ``True`` raises.
         max_faces: keep only the largest faces of each image.
-        batch_size: how many images are decoded and sent to the detector at once.
+        batch_size: how many images go at once to a detector that batches natively
+            (the next batch is decoded meanwhile); a detector that loops takes the images
+            one by one as they are decoded.
         detection_border: black border added on each side before detection, as a fraction
             of the image's size. ``None`` means deepface's choice (0.5 with ``align``, else
             0); ``0`` is fastest but misses faces cut by the frame for scanning detectors.
@@ -108,7 +110,7 @@ def extract_faces_iter(
     Yields ``(result, faces)`` per input, in order: ``faces`` is what ``extract_faces``
     returns for that image; ``result.error`` holds the exception for an input that
     failed (unreadable, or no face with ``enforce_detection``), whose ``faces`` is
-    empty; the stream goes on. At most ``batch_size`` images are held at once.
+    empty; the stream goes on. About two batches of decoded images are held at most.
     """
     options = ExtractOptions(
         detector_backend=detector_backend,
