@@ -53,7 +53,7 @@ the whole list after one warm-up image; deepface 0.0.103 runs the same images fr
 - Peak MiB is the worker's peak resident memory, most of it the engines' import.
 - {device_note}
 
-![images per second against batch size](benchmarks.png)
+![images per second against batch size]({plot_name})
 
 """
 
@@ -230,7 +230,8 @@ def main() -> int:
                     print(f"{dataset:7s} {detector:10s} {package:17s} batch={batch_size or '-':>3} "
                           f"{row.images_per_second:7.2f} img/s  faces={row.faces}", flush=True)
 
-    header = PREAMBLE.replace("{device_note}", device_note(args.device)) + (
+    preamble = PREAMBLE.replace("{device_note}", device_note(args.device))
+    header = preamble.replace("{plot_name}", Path(args.output).with_suffix(".png").name) + (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
         f"by `python scripts/benchmark.py {' '.join(sys.argv[1:])}`"
         + (f" (each row the median of {args.repeats} runs)" if args.repeats > 1 else "")
