@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.models.face_detection.area_resize import AreaResizer, resized_shape
+from deepface.models.face_detection.area_resize import AreaResizer, normalized_tensor, resized_shape
 from deepface.models.face_detection.mtcnn_networks import PROBE_SHAPES, layer_chain_for, with_layer_chain
 
 #: P-Net's window and stride, in pixels of a pyramid level.
@@ -108,22 +108,6 @@ def overlap_nms(boxes: NDArray[Any], threshold: float, initial_sort: bool = True
         before = np.arange(first, last)[:, None] < np.arange(first + 1, count)[None, :]
         suppressed[first + 1 :] |= ((ratio > threshold) & before).any(axis=0)
     return boxes[~suppressed]
-
-
-def normalized_tensor(tf: Any, img: NDArray[Any], reverse_channels: bool = False) -> Any:
-    """One image as mtcnn normalises it, ``(x - 127.5) / 128``, as a (1, h, w, 3) float32 tensor,
-    its channels reversed first if asked (BGR to RGB).
-
-    mtcnn computes this in float64 with numpy, then TensorFlow converts the array at each
-    use. Every value of the formula is exact in float32 (a multiple of 1/256 below 1), and
-    the resize and crop kernels cast their input to float32 before any arithmetic, so
-    the stages see the same numbers. Computed by TensorFlow from the uint8 pixels, this
-    is about 20x faster on a bordered photo than the float64 array and its conversion.
-    """
-    pixels = tf.constant(np.ascontiguousarray(img)[None])
-    if reverse_channels:
-        pixels = tf.reverse(pixels, axis=[3])
-    return (tf.cast(pixels, tf.float32) - 127.5) / 128.0
 
 
 class WindowedMtcnn:
