@@ -33,7 +33,7 @@ class MtCnnClient(Detector):
 
     def __init__(self, group_batch: int = DEFAULT_GROUP_BATCH, skip_black_windows: bool = True) -> None:
         self.group_batch = choose_group_batch(group_batch, on_gpu=False, gpu_default=1)
-        self.native_batch = group_batch > 1
+        self.native_batch = self.group_batch > 1
         import_tensorflow_safely()
         try:
             from mtcnn import MTCNN

@@ -12,7 +12,7 @@ layout does not fit (or whose outputs differ) is called through Keras as before.
 
 import copy
 import logging
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 
@@ -47,10 +47,11 @@ def split_trunk_and_heads(layers: Sequence[Any]) -> Tuple[List[Any], List[Any]]:
     return list(layers[:first_head]), list(layers[first_head:])
 
 
-def layer_chain_for(model: Any, probe_shape: Optional[Tuple[int, ...]]) -> Any:
+def layer_chain_for(model: Any) -> Any:
     """A :class:`LayerChain` equal to ``model`` on a probe input, else ``model`` itself."""
     import tensorflow as tf
 
+    probe_shape = PROBE_SHAPES.get(type(model).__name__)
     layers = list(getattr(model, "layers", []))
     if probe_shape is None or len(layers) < 2:
         return model
@@ -79,7 +80,7 @@ def with_layer_chain(stage: Any) -> Any:
     model = getattr(stage, "_model", None)
     if model is None:
         return stage
-    chain = layer_chain_for(model, PROBE_SHAPES.get(type(model).__name__))
+    chain = layer_chain_for(model)
     if chain is model:
         return stage
     lean = copy.copy(stage)

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.models.face_detection.area_resize import AreaResizer, normalized_tensor, resized_shape
-from deepface.models.face_detection.mtcnn_networks import PROBE_SHAPES, layer_chain_for, with_layer_chain
+from deepface.models.face_detection.mtcnn_networks import layer_chain_for, with_layer_chain
 
 #: P-Net's window and stride, in pixels of a pyramid level.
 WINDOW = 12
@@ -122,8 +122,7 @@ class WindowedMtcnn:
         self._bboxes = bbox_utils
         self._images = image_utils
         self._mtcnn = mtcnn
-        pnet = mtcnn.stages[0].model
-        self._pnet = layer_chain_for(pnet, PROBE_SHAPES.get(type(pnet).__name__))
+        self._pnet = layer_chain_for(mtcnn.stages[0].model)
         self._later_stages = [with_layer_chain(stage) for stage in mtcnn.stages[1:]]
         # Resizes only the window P-Net scans at each level (TensorFlow's arithmetic,
         # checked equal); None: TensorFlow resizes the whole level, then it is cropped.
