@@ -99,9 +99,10 @@ def write_random_weights(home: Path, detectors: List[str]) -> None:
 
     weights = home / ".deepface" / "weights"
     weights.mkdir(parents=True, exist_ok=True)
-    if any(split_detector(d)[0] == "yolov8n" for d in detectors):
+    names = {split_detector(d)[0] for d in detectors}
+    if "yolov8n" in names:
         random_models.write_random_yolo_face_model(weights / "yolov8n-face.pt")
-    if "retinaface" in detectors:
+    if "retinaface" in names:
         random_models.write_random_retinaface_weights(weights / "retinaface.h5")
 
 
