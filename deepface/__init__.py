@@ -1,3 +1,3 @@
-"""Batched, drop-in replacement for deepface's face detection pipeline."""
+"""Batched, drop-in replacement for deepface: detection, representation, verification, search."""
 
 __version__ = "0.1.0"

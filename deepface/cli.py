@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from deepface import __version__
-from deepface.commons.image_utils import list_images
+from deepface.commons.image_utils import expand_image_paths
 from deepface.modules.detection import DEFAULT_BATCH_SIZE, ExtractOptions, ImageResult, iter_extract_faces
 
 
@@ -64,7 +64,7 @@ def extract_faces_command(args: argparse.Namespace) -> int:
     if missing:
         print(f"deepface: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    paths = list(list_images(args.inputs))
+    paths = list(expand_image_paths(args.inputs))
     options = ExtractOptions(
         detector_backend=args.detector_backend,
         enforce_detection=True,  # a faceless image is recorded as such, not cropped whole

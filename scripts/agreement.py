@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from deepface import DeepFace
-from deepface.commons.image_utils import list_images
+from deepface.commons.image_utils import expand_image_paths
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
 MATCH_IOU = 0.3  # detectors draw boxes of different tightness around the same face
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--detectors", nargs="+", default=["dlib", "mediapipe", "fastmtcnn"])
     parser.add_argument("--smallest", type=int, help="only the N smallest files (dlib is slow on large ones)")
     args = parser.parse_args()
-    paths = list(list_images([args.folder]))
+    paths = list(expand_image_paths([args.folder]))
     if args.smallest:
         paths = sorted(paths, key=lambda path: Path(path).stat().st_size)[: args.smallest]
     found = {name: faces_per_image(paths, name) for name in args.reference + args.detectors}

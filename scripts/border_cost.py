@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from deepface import DeepFace
-from deepface.commons.image_utils import list_images
+from deepface.commons.image_utils import expand_image_paths
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
 
@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER))
     parser.add_argument("--detector", default="mtcnn")
     args = parser.parse_args()
-    paths = list(list_images([args.folder]))
+    paths = list(expand_image_paths([args.folder]))
     for border in (None, 0):
         started = time.perf_counter()
         out = DeepFace.extract_faces(

@@ -83,5 +83,5 @@ def test_list_images_walks_folders_in_sorted_order(tmp_path: Path, png_file: Pat
     for name in ["b.png", "a.jpg", "notes.txt", "sub/c.jpeg"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(png_file.read_bytes())
-    found = [Path(p).relative_to(tmp_path).as_posix() for p in image_utils.list_images([str(tmp_path)])]
+    found = [Path(p).relative_to(tmp_path).as_posix() for p in image_utils.expand_image_paths([str(tmp_path)])]
     assert found == ["a.jpg", "b.png", "sub/c.jpeg"]

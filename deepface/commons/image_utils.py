@@ -6,18 +6,25 @@ Failures raise :class:`ImageLoadError`, which names the input's index and source
 
 import base64
 import binascii
+import hashlib
 import io
 import os
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.modules.exceptions import DataTypeError, ImageLoadError
+from deepface.commons.exceptions import DataTypeError, ImageLoadError
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# what deepface puts in a database folder: these extensions, and JPEG or PNG content
+IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
+IMAGE_FORMATS = {"jpeg", "png"}
+# what the command line reads from a folder: anything OpenCV decodes
+READABLE_IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# leading bytes (file signatures) of the formats in IMAGE_FORMATS
+FORMAT_SIGNATURES = {"jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n"}
 URL_PREFIXES = ("http://", "https://")
 DATA_URI_PREFIX = "data:image/"
 URL_TIMEOUT_S = 60
@@ -164,14 +171,118 @@ def split_batch(imgs: Any) -> List[Any]:
     return list(imgs)
 
 
-def list_images(paths: Sequence[str]) -> Iterator[str]:
-    """Expand files and folders into image paths: folders are walked in sorted order."""
+def detect_image_format(header: bytes) -> Optional[str]:
+    """``"jpeg"`` or ``"png"`` from an image's leading bytes (8 suffice), otherwise None."""
+    for name, signature in FORMAT_SIGNATURES.items():
+        if header.startswith(signature):
+            return name
+    return None
+
+
+def _walk_sorted(folder: Union[str, "os.PathLike[str]"]) -> Iterator[str]:
+    """Every file below ``folder``, folders and files in sorted order."""
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for file in sorted(files):
+            yield os.path.join(root, file)
+
+
+def _has_image_content(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return detect_image_format(handle.read(8)) in IMAGE_FORMATS
+
+
+def yield_images(path: str) -> Iterator[str]:
+    """Yield the images below folder ``path`` as deepface's ``find`` sees them.
+
+    An image has a ``.jpg``, ``.jpeg`` or ``.png`` extension (any case) and JPEG or PNG
+    content: a WebP file named ``x.jpg`` is left out. Folders are walked in sorted order.
+    """
+    for file in _walk_sorted(path):
+        if os.path.splitext(file)[1].lower() in IMAGE_EXTS and _has_image_content(file):
+            yield file
+
+
+def list_images(path: Union[str, "os.PathLike[str]"]) -> List[str]:
+    """The images below folder ``path``, as :func:`yield_images` yields them (deepface's API)."""
+    return list(yield_images(str(path)))
+
+
+def expand_image_paths(paths: Sequence[str]) -> Iterator[str]:
+    """Expand files and folders into image paths: folders are walked in sorted order.
+
+    Inside a folder, files with an extension in ``READABLE_IMAGE_EXTS`` are kept; a path
+    that is not a folder is yielded as given.
+    """
     for path in paths:
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for file in sorted(files):
-                    if os.path.splitext(file)[1].lower() in IMAGE_EXTS:
-                        yield os.path.join(root, file)
+            for file in _walk_sorted(path):
+                if os.path.splitext(file)[1].lower() in READABLE_IMAGE_EXTS:
+                    yield file
         else:
             yield path
+
+
+def find_image_hash(file_path: str) -> str:
+    """deepface's cheap fingerprint of an image file: SHA-1 of its size, ctime and mtime.
+
+    It changes when the file is rewritten, without reading its content; deepface's
+    databases store it, so the text hashed is exactly deepface's.
+    """
+    stats = os.stat(file_path)
+    properties = f"{stats.st_size}-{stats.st_ctime}-{stats.st_mtime}"
+    return hashlib.sha1(properties.encode("utf-8")).hexdigest()
+
+
+def _decoded(pixels: Optional[NDArray[Any]]) -> NDArray[Any]:
+    if pixels is None:
+        raise ValueError("Failed to decode image")
+    return pixels
+
+
+def load_image_from_io_object(obj: IO[bytes]) -> NDArray[Any]:
+    """Decode an image from a binary file-like object (read from its start when seekable).
+
+    Raises:
+        DataTypeError: the object is opened in text mode.
+        ValueError: the content is not an image.
+    """
+    return _decoded(_load_from_file_object(obj))
+
+
+def load_image_from_base64(uri: str) -> NDArray[Any]:
+    """Decode a ``data:image/...;base64,<data>`` string holding a JPEG or PNG image.
+
+    Raises:
+        ValueError: there is no comma before the data, or the data cannot be decoded.
+        DataTypeError: the data is neither JPEG nor PNG (whatever the URI's type says).
+    """
+    parts = uri.split(",")
+    if len(parts) < 2:
+        raise ValueError("format error in base64 encoded string")
+    data = base64.b64decode(parts[1])
+    if detect_image_format(data[:8]) not in IMAGE_FORMATS:
+        raise DataTypeError("Input image can be jpg or png, but it is neither")
+    return _decoded(decode_bytes(data))
+
+
+def load_image_from_file_storage(file: Any) -> NDArray[Any]:
+    """Decode an uploaded file (werkzeug's ``FileStorage``, or anything with ``read()``).
+
+    Raises:
+        ValueError: the content is not an image.
+    """
+    data = file.read()
+    if not data:
+        raise ValueError("Failed to decode image")
+    return _decoded(decode_bytes(data))
+
+
+def load_image_from_web(url: str) -> NDArray[Any]:
+    """Download an image from an http(s) URL and decode it as BGR.
+
+    Raises:
+        requests.HTTPError: the server answered with an error status.
+        ValueError: the content is not an image.
+    """
+    return _decoded(load_url(url))

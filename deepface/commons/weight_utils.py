@@ -7,11 +7,11 @@ is downloaded there once. With no network, place the file there by hand.
 import bz2
 import os
 import zipfile
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 from deepface.commons.folder_utils import get_weights_dir
 from deepface.commons.logger import get_logger
-from deepface.modules.exceptions import UnimplementedError, WeightsUnavailable
+from deepface.commons.exceptions import UnimplementedError, WeightsUnavailable
 
 logger = get_logger(__name__)
 
@@ -42,7 +42,9 @@ def download_weights_if_necessary(
     if os.path.isfile(target):
         return target
     if compress_type is not None and compress_type not in COMPRESS_TYPES:
-        raise UnimplementedError(f"unknown compress_type {compress_type!r}")
+        raise UnimplementedError(
+            f"unimplemented compress type - {compress_type} (known: {', '.join(COMPRESS_TYPES)})"
+        )
 
     urls: List[str] = [source_url] if isinstance(source_url, str) else list(source_url)
     download_to = target if compress_type is None else f"{target}.{compress_type}"
@@ -58,12 +60,29 @@ def download_weights_if_necessary(
             logger.warning("downloading %s from %s failed: %s", file_name, url, err)
     else:
         raise WeightsUnavailable(
-            f"{file_name} is not in the weights folder and could not be downloaded "
-            f"({'; '.join(errors)}). Download it by hand and place it at {target}."
+            f"⛓️‍💥 An exception occurred while downloading {file_name} from {', '.join(urls)}. "
+            f"Consider downloading it manually to {target}. ({'; '.join(errors)})"
         )
     if compress_type is not None:
         _decompress(download_to, target, compress_type)
     return target
+
+
+def load_model_weights(model: Any, weight_file: str) -> Any:
+    """Load ``weight_file`` into the Keras ``model`` and return it.
+
+    Raises:
+        ValueError: the file does not fit the model (or cannot be read); the message names it.
+    """
+    try:
+        model.load_weights(weight_file)
+    except Exception as err:  # Keras raises many unrelated types for a mismatched file
+        raise ValueError(
+            f"An exception occurred while loading the pre-trained weights from {weight_file}. "
+            "The file may be incomplete or belong to another model: delete it to download it "
+            f"again, or place the right file there. ({err})"
+        ) from err
+    return model
 
 
 def _download(url: str, output: str) -> None:

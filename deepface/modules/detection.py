@@ -7,11 +7,8 @@ once.
 """
 
 import heapq
-import os
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 from numpy.typing import NDArray
@@ -21,21 +18,19 @@ from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, Point
 from deepface.modules import modeling
 from deepface.modules.alignment import align_face_region
-from deepface.modules.exceptions import (
-    BatchFaceNotDetected,
-    BatchImageLoadError,
-    DataTypeError,
-    FaceNotDetected,
-    ImageLoadError,
-    ImgNotFound,
-    UnimplementedError,
+from deepface.commons.exceptions import DataTypeError, FaceNotDetected, ImgNotFound, UnimplementedError
+from deepface.modules.pipeline import (
+    DEFAULT_BATCH_SIZE,
+    ImageResult,
+    Prefetcher,
+    collect_batch,
+    collect_single,
 )
 
 logger = get_logger(__name__)
 
 SKIP = "skip"
 COLOR_FACES = ("rgb", "bgr", "gray")
-DEFAULT_BATCH_SIZE = 32
 #: Images decoded ahead of a detector that takes them one by one.
 LOOP_LOOKAHEAD = 2
 #: deepface's border: half the image's height and width on each side, when aligning.
@@ -95,17 +90,6 @@ class ExtractOptions:
 
 
 @dataclass
-class ImageResult:
-    """The outcome for one input: its faces, or the error that stopped it."""
-
-    index: int
-    source: str
-    faces: List[DetectedFace] = field(default_factory=list)
-    shape: Tuple[int, ...] = ()
-    error: Optional[Exception] = None
-
-
-@dataclass
 class FramedImage:
     """An image as the detector sees it: with the black border deepface adds."""
 
@@ -161,14 +145,25 @@ def iter_extract_faces(
     dicts (empty when the input failed). Memory stays bounded by about two batches of
     decoded images, whatever the number of inputs.
     """
-    for result in detect_stream(imgs, options, name_indices):
+    for result in detect_usable_faces(imgs, options, name_indices):
         faces = _responses(result, options) if result.error is None else []
-        if result.error is None and not faces and options.enforce_detection:
-            result.error = ImgNotFound(
-                f"Exception while extracting faces from {result.source}. "
-                "Consider to set enforce_detection arg to False."
-            )
         yield result, faces
+
+
+def detect_usable_faces(
+    imgs: Iterable[Any], options: ExtractOptions, name_indices: bool = True
+) -> Iterator[ImageResult]:
+    """:func:`detect_stream` keeping only faces with pixels, as deepface returns them; an
+    input left with none fails when ``enforce_detection`` asks for a face."""
+    for result in detect_stream(imgs, options, name_indices):
+        if result.error is None:
+            result.faces = [face for face in result.faces if face.img.shape[0] > 0 and face.img.shape[1] > 0]
+            if not result.faces and options.enforce_detection:
+                result.error = ImgNotFound(
+                    f"Exception while extracting faces from {result.source}. "
+                    "Consider to set enforce_detection arg to False."
+                )
+        yield result
 
 
 def detect_stream(
@@ -188,7 +183,7 @@ def detect_stream(
     # batcher, a couple of images for a loop (more would only hold memory and go cold
     # in the cache: photos at batch size 64 measured 8% slower than at 1).
     lookahead = options.batch_size if native else min(options.batch_size, LOOP_LOOKAHEAD)
-    with _Prefetcher(imgs, lookahead=lookahead, name_indices=name_indices) as decoded:
+    with Prefetcher(imgs, lookahead=lookahead, name_indices=name_indices) as decoded:
         while True:
             loaded = decoded.take(group)
             if not loaded:
@@ -200,36 +195,11 @@ def detect_stream(
 
 
 def _extract_single(img: Any, options: ExtractOptions) -> List[Dict[str, Any]]:
-    ((result, faces),) = list(iter_extract_faces([img], options, name_indices=False))
-    if result.error is not None:
-        raise result.error
-    return faces
+    return collect_single(iter_extract_faces([img], options, name_indices=False))
 
 
 def _extract_batch(imgs: Sequence[Any], options: ExtractOptions) -> List[List[Dict[str, Any]]]:
-    outputs: List[List[Dict[str, Any]]] = []
-    errors: Dict[int, Exception] = {}
-    for result, faces in iter_extract_faces(imgs, options):
-        if result.error is not None:
-            errors[result.index] = result.error
-        outputs.append(faces)
-    if errors:
-        _raise_batch_error(errors, outputs, len(imgs))
-    return outputs
-
-
-def _raise_batch_error(
-    errors: Dict[int, Exception], outputs: List[List[Dict[str, Any]]], total: int
-) -> None:
-    kept = {i: faces for i, faces in enumerate(outputs) if i not in errors}
-    if all(isinstance(err, FaceNotDetected) for err in errors.values()):
-        raise BatchFaceNotDetected(
-            f"no face detected in {len(errors)} of {total} inputs (set "
-            "enforce_detection=False to get the whole image for them instead)",
-            errors,
-            kept,
-        )
-    raise BatchImageLoadError(f"{len(errors)} of {total} inputs failed", errors, kept)
+    return collect_batch(iter_extract_faces(imgs, options), len(imgs))
 
 
 # ---------------------------------------------------------------- pipeline stages
@@ -241,75 +211,6 @@ def _detector_for(options: ExtractOptions) -> Optional[Detector]:
     return modeling.build_model(
         task="face_detector", model_name=options.detector_backend, **options.detector_options
     )
-
-
-def decode_threads() -> int:
-    """Threads decoding inputs ahead of the detector: ``DEEPFACE_DECODE_THREADS`` if set
-    (0 decodes in the calling thread), else one per four CPUs, 1 to 4."""
-    configured = os.environ.get("DEEPFACE_DECODE_THREADS")
-    if configured is not None:
-        try:
-            return max(0, int(configured))
-        except ValueError:
-            raise ValueError(f"DEEPFACE_DECODE_THREADS must be an integer, not {configured!r}") from None
-    return max(1, min(4, (os.cpu_count() or 2) // 4))
-
-
-class _Prefetcher:
-    """Decodes inputs ahead of the detector, in background threads, handed out in order.
-
-    Inputs are taken from the caller's iterable in the calling thread, at most
-    ``lookahead`` ahead of what was handed out; only decoding runs in the background
-    (OpenCV and Pillow release the GIL), so decoding overlaps detection. At most
-    ``lookahead`` decoded images wait, besides those being processed.
-    """
-
-    def __init__(self, imgs: Iterable[Any], lookahead: int, name_indices: bool) -> None:
-        self._inputs = enumerate(imgs)
-        self._lookahead = max(1, lookahead)
-        self._name_indices = name_indices
-        self._pending: Deque["Future[Tuple[ImageResult, Optional[NDArray[Any]]]]"] = deque()
-        workers = decode_threads()
-        self._pool = (
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepface-decode") if workers else None
-        )
-
-    def __enter__(self) -> "_Prefetcher":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for future in self._pending:
-            future.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-    def take(self, count: int) -> List[Tuple[ImageResult, Optional[NDArray[Any]]]]:
-        """The next ``count`` inputs, decoded (fewer at the end; empty when done)."""
-        taken = []
-        while len(taken) < count:
-            self._fill()
-            if not self._pending:
-                break
-            taken.append(self._pending.popleft().result())
-        self._fill()
-        return taken
-
-    def _fill(self) -> None:
-        while len(self._pending) < self._lookahead:
-            item = next(self._inputs, None)
-            if item is None:
-                return
-            self._pending.append(self._submit(_load_one, item[0], item[1], self._name_indices))
-
-    def _submit(self, function: Any, *args: Any) -> "Future[Any]":
-        if self._pool is not None:
-            return self._pool.submit(function, *args)
-        done: "Future[Any]" = Future()  # no decode threads: decode here, now
-        try:
-            done.set_result(function(*args))
-        except BaseException as err:  # noqa: BLE001  (re-raised by .result(), as from a thread)
-            done.set_exception(err)
-        return done
 
 
 def _process_loaded(
@@ -355,15 +256,6 @@ def _detect_framed(
         frame = frame_image(images[result.index], options.border_fraction)
         (regions,) = detector.detect_faces_batch([frame.pixels])
         yield result, frame, regions
-
-
-def _load_one(index: int, item: Any, name_indices: bool) -> Tuple[ImageResult, Optional[NDArray[Any]]]:
-    """One input decoded, or its load error recorded (``load_image`` raises only that)."""
-    try:
-        pixels, source = image_utils.load_image(item, index=index if name_indices else None)
-    except ImageLoadError as err:
-        return ImageResult(index=index, source=err.source, error=err), None
-    return ImageResult(index=index, source=source, shape=pixels.shape), pixels
 
 
 def frame_image(img: NDArray[Any], fraction: float) -> FramedImage:
@@ -461,16 +353,26 @@ def _eyes_or_fallback(
 
 def _responses(result: ImageResult, options: ExtractOptions) -> List[Dict[str, Any]]:
     height, width = result.shape[:2]
-    return [
-        to_response(face, width, height, options)
-        for face in result.faces
-        if face.img.shape[0] > 0 and face.img.shape[1] > 0
-    ]
+    return [to_response(face, width, height, options) for face in result.faces]
 
 
 def to_response(face: DetectedFace, width: int, height: int, options: ExtractOptions) -> Dict[str, Any]:
     """One face as deepface's dict: ``face``, ``facial_area`` and ``confidence``."""
-    area = face.facial_area
+    return {
+        "face": _format_pixels(face.img, options),
+        "facial_area": facial_area_dict(face.facial_area, width, height),
+        "confidence": rounded_confidence(face),
+    }
+
+
+def rounded_confidence(face: DetectedFace) -> float:
+    """The detector's confidence as deepface reports it: a float with two decimals."""
+    return round(float(face.facial_area.confidence or 0), 2)
+
+
+def facial_area_dict(area: FacialAreaRegion, width: int, height: int) -> Dict[str, Any]:
+    """A region as deepface's ``facial_area`` dict: Python ints, the box kept inside the
+    ``width`` x ``height`` image, landmarks outside it set to ``None``."""
     x, y = max(0, int(area.x)), max(0, int(area.y))
     facial_area: Dict[str, Any] = {
         "x": x,
@@ -484,18 +386,21 @@ def to_response(face: DetectedFace, width: int, height: int, options: ExtractOpt
         point = getattr(area, name)
         if point is not None:
             facial_area[name] = _valid_point(point, width, height)
-    return {
-        "face": _format_pixels(face.img, options),
-        "facial_area": facial_area,
-        "confidence": round(float(area.confidence or 0), 2),
-    }
+    return facial_area
+
+
+def is_valid_landmark(coord: Optional[Sequence[Any]], width: int, height: int) -> bool:
+    """Whether ``coord`` is an ``(x, y)`` pair inside a ``width`` x ``height`` image."""
+    if not isinstance(coord, (tuple, list)) or len(coord) != 2:
+        return False
+    return 0 <= coord[0] < width and 0 <= coord[1] < height
 
 
 def _valid_point(point: Optional[Sequence[Any]], width: int, height: int) -> Optional[Point]:
     if point is None:
         return None
     px, py = int(point[0]), int(point[1])
-    return (px, py) if 0 <= px < width and 0 <= py < height else None
+    return (px, py) if is_valid_landmark((px, py), width, height) else None
 
 
 def _format_pixels(pixels: NDArray[Any], options: ExtractOptions) -> NDArray[Any]:
@@ -513,12 +418,18 @@ def _format_pixels(pixels: NDArray[Any], options: ExtractOptions) -> NDArray[Any
 
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DetectedFace",
     "ExtractOptions",
+    "FacialAreaRegion",
     "ImageResult",
     "crop_face",
     "detect_stream",
+    "detect_usable_faces",
+    "facial_area_dict",
     "extract_faces",
     "frame_image",
+    "is_valid_landmark",
     "iter_extract_faces",
     "to_response",
 ]

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Hashable, Tuple
 
 from deepface.commons.logger import get_logger
-from deepface.modules.exceptions import UnimplementedError
+from deepface.commons.exceptions import UnimplementedError
 
 logger = get_logger(__name__)
 
 _DETECTION = "deepface.models.face_detection"
+_RECOGNITION = "deepface.models.facial_recognition"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,24 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
     },
 }
 
-MODELS: Dict[str, Dict[str, ModelSpec]] = {"face_detector": FACE_DETECTORS}
+FACIAL_RECOGNITION: Dict[str, ModelSpec] = {
+    "VGG-Face": ModelSpec(f"{_RECOGNITION}.VGGFace:VggFaceClient"),
+    "Facenet": ModelSpec(f"{_RECOGNITION}.Facenet:FaceNetClient", {"dimension": 128}),
+    "Facenet512": ModelSpec(f"{_RECOGNITION}.Facenet:FaceNetClient", {"dimension": 512}),
+    "OpenFace": ModelSpec(f"{_RECOGNITION}.OpenFace:OpenFaceClient"),
+    "DeepFace": ModelSpec(f"{_RECOGNITION}.FbDeepFace:DeepFaceClient"),
+    "DeepID": ModelSpec(f"{_RECOGNITION}.DeepID:DeepIdClient"),
+    "ArcFace": ModelSpec(f"{_RECOGNITION}.ArcFace:ArcFaceClient"),
+    "Dlib": ModelSpec(f"{_RECOGNITION}.Dlib:DlibClient"),
+    "SFace": ModelSpec(f"{_RECOGNITION}.SFace:SFaceClient"),
+    "GhostFaceNet": ModelSpec(f"{_RECOGNITION}.GhostFaceNet:GhostFaceNetClient"),
+    "Buffalo_L": ModelSpec(f"{_RECOGNITION}.Buffalo_L:Buffalo_L"),
+}
+
+MODELS: Dict[str, Dict[str, ModelSpec]] = {
+    "face_detector": FACE_DETECTORS,
+    "facial_recognition": FACIAL_RECOGNITION,
+}
 
 
 _cache: Dict[Tuple[str, str, Hashable], Any] = {}
@@ -61,8 +79,8 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
     """Return the model ``model_name`` for ``task``, building it on first use.
 
     Args:
-        task: ``"face_detector"``.
-        model_name: a name deepface accepts for that task, e.g. ``"mtcnn"`` or ``"yolov8n"``.
+        task: ``"facial_recognition"`` or ``"face_detector"``.
+        model_name: a name deepface accepts for that task, e.g. ``"VGG-Face"`` or ``"mtcnn"``.
         **options: keyword arguments for the model's constructor (for example
             ``min_confidence`` or ``device`` for YOLO). Each distinct set of options is a
             distinct cached model.

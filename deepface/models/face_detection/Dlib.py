@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 
 from deepface.commons import weight_utils
 from deepface.models.Detector import Detector, FacialAreaRegion
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
 PREDICTOR_URL = "https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2"

@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 GPU_GROUP_BATCH = 32
 

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from deepface.commons.engines import patch_protobuf_for_mediapipe
 from deepface.models.Detector import Detector, FacialAreaRegion
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 CONFIDENCE_ENV = "MEDIAPIPE_MIN_DETECTION_CONFIDENCE"
 MODEL_ENV = "MEDIAPIPE_MODEL_SELECTION"

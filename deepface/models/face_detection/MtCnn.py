@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 from deepface.commons.engines import import_tensorflow_safely
 from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
 from deepface.models.face_detection.mtcnn_windows import WindowedMtcnn
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 # Images per mtcnn call within a group of same-sized images. 1 (a loop) by default:
 # on a 2-core CPU, 16 frames of 640x480 per call ran at 0.63x the loop's speed and took

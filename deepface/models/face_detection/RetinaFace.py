@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from deepface.commons.engines import import_tensorflow_safely
 from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 DEFAULT_THRESHOLD = 0.9  # deepface's
 NMS_IOU = 0.4  # retina-face's

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from deepface.commons import weight_utils
 from deepface.models.Detector import Detector, FacialAreaRegion, chunked
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 PROTOTXT = ("deploy.prototxt",
             "https://github.com/opencv/opencv/raw/3.4.0/samples/dnn/face_detector/deploy.prototxt")

@@ -11,7 +11,7 @@ from deepface.commons import weight_utils
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
 from deepface.models.face_detection.yolo_onnx import Detections, OnnxYolo
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 logger = get_logger(__name__)
 

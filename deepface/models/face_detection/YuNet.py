@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from deepface.commons import weight_utils
 from deepface.models.Detector import Detector, FacialAreaRegion
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 WEIGHTS = ("face_detection_yunet_2023mar.onnx",
            "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/"

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.logger import get_logger
-from deepface.modules.exceptions import MissingDependencyError
+from deepface.commons.exceptions import MissingDependencyError
 
 logger = get_logger(__name__)
 

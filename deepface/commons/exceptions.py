@@ -1,0 +1,93 @@
+"""Typed errors, at the ground floor: every layer imports them from here.
+
+Every class derives from ``ValueError`` as deepface's do, so existing ``except
+ValueError`` code keeps working.
+"""
+
+from typing import Any, Dict, List, Optional
+
+
+class ImgNotFound(ValueError):
+    """The input image is not found or cannot be loaded."""
+
+
+class PathNotFound(ValueError):
+    """The input path is not found."""
+
+
+class FaceNotDetected(ValueError):
+    """No face was detected in an input image (``enforce_detection=True``)."""
+
+
+class SpoofDetected(ValueError):
+    """Anti-spoofing judged a face to be fake (``anti_spoofing=True``)."""
+
+
+class EmptyDatasource(ValueError):
+    """A database or folder to search holds no embeddings."""
+
+
+class DimensionMismatchError(ValueError):
+    """Embeddings of different lengths were compared or stored together."""
+
+
+class InvalidEmbeddingsShapeError(ValueError):
+    """An array given to a model or as an embedding has the wrong shape."""
+
+
+class DuplicateEntryError(ValueError):
+    """An entry to store already exists."""
+
+
+class DataTypeError(ValueError):
+    """An input has a type or shape this package cannot read."""
+
+
+class UnimplementedError(ValueError):
+    """A requested option or model is not implemented."""
+
+
+class WeightsUnavailable(ValueError):
+    """A weight file is neither cached nor downloadable."""
+
+
+class MissingDependencyError(ImportError):
+    """An optional engine is not installed; the message names the ``pip install`` that fixes it."""
+
+
+class ImageLoadError(ImgNotFound):
+    """One input of a call could not be read.
+
+    Attributes:
+        index: position of the input in the batch (``None`` for a single image).
+        source: a short description of the input (its path, or its kind).
+    """
+
+    def __init__(self, message: str, index: Optional[int] = None, source: str = "") -> None:
+        self.index = index
+        self.source = source
+        where = f"input {index} ({source})" if index is not None else source
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class BatchError(ValueError):
+    """Some inputs of a batch failed; the rest succeeded and are kept.
+
+    Attributes:
+        errors: input index -> the exception raised for that input.
+        results: input index -> the faces found, for every input that succeeded.
+    """
+
+    def __init__(self, summary: str, errors: Dict[int, Exception], results: Dict[int, List[Any]]):
+        self.errors = errors
+        self.results = results
+        details = "; ".join(f"[{i}] {err}" for i, err in sorted(errors.items()))
+        super().__init__(f"{summary}: {details}")
+
+
+class BatchFaceNotDetected(BatchError, FaceNotDetected):
+    """``enforce_detection=True`` and no face was found in one or more inputs of a batch."""
+
+
+class BatchImageLoadError(BatchError, ImgNotFound):
+    """One or more inputs of a batch could not be read."""

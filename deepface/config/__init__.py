@@ -1,0 +1,1 @@
+"""deepface's tables: decision thresholds, embedding ranges, confidence calibration."""

@@ -1,0 +1,40 @@
+"""What the Keras recognition models share: TensorFlow imported safely, deepface's weight
+file fetched and loaded, batched inference."""
+
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepface.commons import weight_utils
+from deepface.commons.engines import import_tensorflow_safely
+from deepface.models.FacialRecognition import FacialRecognition
+
+
+def keras() -> Any:
+    """The Keras that deepface's weight files were written with (tf-keras where installed)."""
+    import_tensorflow_safely()
+    import tensorflow as tf
+
+    return tf.keras
+
+
+def load_keras_weights(model: Any, file_name: str, urls: Union[str, Sequence[str]]) -> Any:
+    """Fetch ``file_name`` (deepface's name, from deepface's URLs) and load it into ``model``.
+
+    HDF5 weights are matched layer by layer in order, so the architecture must list its
+    layers as deepface's does.
+    """
+    path = weight_utils.download_weights_if_necessary(file_name=file_name, source_url=urls)
+    return weight_utils.load_model_weights(model, path)
+
+
+class KerasRecognition(FacialRecognition):
+    """A recognition model that is a Keras model: built by ``build``, then weights loaded."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.model = build()
+
+    def embed_batch(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
+        output = self.model(faces, training=False)
+        return np.asarray(output, dtype=np.float32).reshape(len(faces), -1)

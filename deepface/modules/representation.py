@@ -1,0 +1,209 @@
+"""Embeddings of the faces in one image or many (deepface's ``represent``), batched.
+
+The faces of several images go through the recognition model together, at most
+``batch_size`` per forward pass (see ``pipeline.map_faces_in_batches``); each face is
+prepared exactly as deepface prepares it alone, so its embedding is the one deepface
+computes.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepface.commons import image_utils
+from deepface.commons.exceptions import DataTypeError
+from deepface.config.minmax import get_minmax_values
+from deepface.models.Detector import DetectedFace
+from deepface.models.FacialRecognition import FacialRecognition
+from deepface.modules import modeling
+from deepface.modules.detection import SKIP, ExtractOptions, detect_usable_faces, facial_area_dict, rounded_confidence
+from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult, collect_batch, collect_single, map_faces_in_batches
+from deepface.modules.preprocessing import check_normalization, normalize_input, resize_image
+
+DEFAULT_MODEL = "VGG-Face"
+
+
+@dataclass(frozen=True)
+class RepresentOptions:
+    """The parameters of one ``represent`` call, validated once."""
+
+    model_name: str = DEFAULT_MODEL
+    enforce_detection: bool = True
+    detector_backend: str = "opencv"
+    align: bool = True
+    expand_percentage: int = 0
+    normalization: str = "base"
+    anti_spoofing: bool = False
+    max_faces: Optional[int] = None
+    l2_normalize: bool = False
+    minmax_normalize: bool = False
+    return_face: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    detection_border: Optional[float] = None
+    detector_options: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model_name, str):
+            raise DataTypeError(f"model_name must be a string, not {self.model_name!r}")
+        check_normalization(self.normalization)
+        self.extract_options()  # validates the detection parameters
+
+    def extract_options(self) -> ExtractOptions:
+        """The detection half of the call, as ``extract_faces`` takes it."""
+        return ExtractOptions(
+            detector_backend=self.detector_backend,
+            enforce_detection=self.enforce_detection,
+            align=self.align,
+            expand_percentage=self.expand_percentage,
+            anti_spoofing=self.anti_spoofing,
+            max_faces=self.max_faces,
+            batch_size=self.batch_size,
+            detection_border=self.detection_border,
+            detector_options=self.detector_options,
+        )
+
+
+@dataclass
+class FaceEmbedding:
+    """One face's embedding and, when asked, the model input it came from."""
+
+    vector: NDArray[np.float32]
+    model_input: Optional[NDArray[np.float32]] = None
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def represent(
+    img_path: Any,
+    model_name: str = DEFAULT_MODEL,
+    enforce_detection: bool = True,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    max_faces: Optional[int] = None,
+    l2_normalize: bool = False,
+    minmax_normalize: bool = False,
+    return_face: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Embed the faces of one image or a batch (see ``DeepFace.represent``)."""
+    options = RepresentOptions(
+        model_name=model_name,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        max_faces=max_faces,
+        l2_normalize=l2_normalize,
+        minmax_normalize=minmax_normalize,
+        return_face=return_face,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=dict(detector_options or {}),
+    )
+    if image_utils.is_batch_input(img_path):
+        imgs = image_utils.split_batch(img_path)
+        return collect_batch(iter_represent(imgs, options), len(imgs))
+    return collect_single(iter_represent([img_path], options, name_indices=False))
+
+
+def iter_represent(
+    imgs: Iterable[Any], options: RepresentOptions, name_indices: bool = True
+) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
+    """Stream ``imgs`` through detection and the recognition model, in bounded memory.
+
+    Yields ``(result, embeddings)`` per input, in input order: ``embeddings`` holds one
+    deepface dict per face (``embedding``, ``facial_area``, ``face_confidence``, and
+    ``face`` with ``return_face``); it is empty when ``result.error`` says the input failed.
+    """
+    model = build_recognition_model(options.model_name)
+    detected = detect_usable_faces(imgs, options.extract_options(), name_indices)
+    embedded = map_faces_in_batches(detected, lambda faces: embed_faces(model, faces, options), options.batch_size)
+    for result in embedded:
+        yield result, (_responses(result, options) if result.error is None else [])
+
+
+def build_recognition_model(model_name: str) -> FacialRecognition:
+    """The recognition model ``model_name``, built once per process."""
+    return modeling.build_model(task="facial_recognition", model_name=model_name)
+
+
+# ---------------------------------------------------------------- the model stage
+
+
+def embed_faces(model: FacialRecognition, faces: Sequence[DetectedFace], options: RepresentOptions) -> List[FaceEmbedding]:
+    """Embed ``faces`` (of any images) in one forward pass, normalised as asked."""
+    inputs = np.concatenate([model_input(face.img, model, options) for face in faces])
+    vectors = model.embed_batch(inputs)
+    return [
+        FaceEmbedding(
+            vector=finish_embedding(vector, options),
+            model_input=inputs[k] if options.return_face else None,
+        )
+        for k, vector in enumerate(vectors)
+    ]
+
+
+def model_input(pixels: NDArray[Any], model: FacialRecognition, options: RepresentOptions) -> NDArray[np.float32]:
+    """One BGR face as deepface feeds it to ``model``: a ``(1, H, W, 3)`` float32 batch.
+
+    A detected face is first scaled to ``[0, 1]`` in float64, as ``extract_faces`` returns
+    it; with ``skip`` the image is resized as loaded (deepface's order of operations).
+    """
+    if options.detector_backend != SKIP and pixels.max() > 1:
+        pixels = pixels / 255
+    batch = resize_image(pixels, model.target_size)
+    return normalize_input(batch, options.normalization)
+
+
+def finish_embedding(vector: NDArray[np.float32], options: RepresentOptions) -> NDArray[Any]:
+    """Min-max then L2 normalisation where asked (in float64, as deepface computes them)."""
+    if not (options.minmax_normalize or options.l2_normalize):
+        return vector
+    result = vector.astype(np.float64)
+    if options.minmax_normalize:
+        low, high = get_minmax_values(options.model_name)
+        if high - low != 0:
+            result = (np.clip(result, low, high) - low) / (high - low)
+    if options.l2_normalize:
+        norm = float(np.linalg.norm(result))
+        if norm > 0:
+            result = result / norm
+    return result
+
+
+# ---------------------------------------------------------------- API-edge dicts
+
+
+def _responses(result: ImageResult, options: RepresentOptions) -> List[Dict[str, Any]]:
+    height, width = result.shape[:2]
+    return [
+        to_response(face, embedded, width, height, options)
+        for face, embedded in zip(result.faces, result.outputs)
+    ]
+
+
+def to_response(
+    face: DetectedFace, embedded: FaceEmbedding, width: int, height: int, options: RepresentOptions
+) -> Dict[str, Any]:
+    """One face as deepface's ``represent`` dict."""
+    response: Dict[str, Any] = {
+        "embedding": embedded.vector.tolist(),
+        "facial_area": facial_area_dict(face.facial_area, width, height),
+        "face_confidence": rounded_confidence(face),
+    }
+    if options.return_face:
+        response["face"] = embedded.model_input
+    return response
+
+
+__all__ = ["FaceEmbedding", "RepresentOptions", "embed_faces", "iter_represent", "represent"]

@@ -1,0 +1,65 @@
+"""Running upstream deepface 0.0.103 (the oracle) in a subprocess, for tests.
+
+Upstream deepface shares this package's name, so it runs in its own process with
+``PYTHONPATH`` pointing at ``.oracle/`` and a working directory outside the checkout.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = TESTS_DIR.parent
+ORACLE_DIR = Path(os.environ.get("DEEPFACE_ORACLE_DIR", REPO_DIR / ".oracle"))
+ORACLE_SCRIPTS = TESTS_DIR / "oracle"
+
+
+def oracle_or_skip() -> Path:
+    """The oracle's folder, or skip the test saying how to install it."""
+    if not (ORACLE_DIR / "deepface" / "DeepFace.py").is_file():
+        pytest.skip(f"upstream deepface is not installed in {ORACLE_DIR} (run: make oracle)")
+    return ORACLE_DIR
+
+
+def run_oracle_script(
+    script: str, args: Sequence[str], home: Path, timeout: int = 1800, extra_env: Optional[Dict[str, str]] = None
+) -> str:
+    """Run ``tests/oracle/<script>`` with the oracle on the path; return its stdout."""
+    oracle_or_skip()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ORACLE_DIR),
+        "DEEPFACE_HOME": str(home),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        **(extra_env or {}),
+    }
+    done = subprocess.run(
+        [sys.executable, str(ORACLE_SCRIPTS / script), *args],
+        cwd=home, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+    assert done.returncode == 0, f"oracle {script} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def write_random_weights(home: Path, model_names: List[str]) -> None:
+    """Write random-weight files of deepface's own architectures into ``home``'s weights folder."""
+    missing = [name for name in model_names if not (home / ".done" / name).exists()]
+    if missing:
+        run_oracle_script("write_random_weights.py", missing, home)
+        (home / ".done").mkdir(exist_ok=True)
+        for name in missing:
+            (home / ".done" / name).touch()
+
+
+def oracle_embeddings(home: Path, model_name: str, faces: np.ndarray) -> np.ndarray:
+    """The oracle's embeddings of preprocessed ``faces`` (N, H, W, 3), each run alone."""
+    source, target = home / f"faces-{model_name}.npy", home / f"embeddings-{model_name}.npy"
+    np.save(source, faces.astype(np.float32))
+    out = run_oracle_script("run_forward.py", [model_name, str(source), str(target)], home)
+    assert str(ORACLE_DIR) in out, "the oracle run did not use upstream deepface"
+    return np.load(target)
