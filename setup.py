@@ -39,7 +39,9 @@ setup(
         "dlib": ["dlib-bin>=19.24", "face_recognition_models>=0.3"],
         # mediapipe 0.10.14 itself goes in with --no-deps (requirements-nodeps.txt)
         "mediapipe": ["attrs>=22"],
-        "test": ["pytest>=8"],
+        # find's pandas results and its feather/parquet datastores; the CLI's Parquet output
+        "find": ["pandas>=2", "pyarrow>=14"],
+        "test": ["pytest>=8", "pandas>=2", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},
 )

@@ -4,26 +4,284 @@
 deepface 0.0.10x; a list of images (or a 4-D array) is processed in batches.
 """
 
-from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from numpy.typing import NDArray
 
 from deepface import __version__
-from deepface.modules import detection, modeling
-from deepface.modules.detection import DEFAULT_BATCH_SIZE, ExtractOptions, ImageResult
+from deepface.modules import detection, modeling, recognition, representation, verification
+from deepface.modules.detection import ExtractOptions
+from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult
+from deepface.modules.representation import RepresentOptions
 
 ImageInput = Union[str, NDArray[Any], IO[bytes], bytes]
+ImagesInput = Union[ImageInput, List[ImageInput], Tuple[ImageInput, ...], NDArray[Any]]
+Metric = Union[str, Callable[..., Any]]
 
-__all__ = ["__version__", "build_model", "extract_faces", "extract_faces_iter"]
+__all__ = [
+    "__version__",
+    "build_model",
+    "extract_faces",
+    "extract_faces_iter",
+    "find",
+    "represent",
+    "represent_iter",
+    "verify",
+]
 
 
-def build_model(model_name: str, task: str = "face_detector", **options: Any) -> Any:
-    """Build (once per process) and return a model, e.g. ``build_model("mtcnn")``."""
+def build_model(model_name: str, task: str = "facial_recognition", **options: Any) -> Any:
+    """Build (once per process) and return a model, e.g. ``build_model("Facenet")`` or
+    ``build_model("mtcnn", task="face_detector")``."""
     return modeling.build_model(task=task, model_name=model_name, **options)
 
 
+def represent(
+    img_path: ImagesInput,
+    model_name: str = "VGG-Face",
+    enforce_detection: bool = True,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    max_faces: Optional[int] = None,
+    l2_normalize: bool = False,
+    minmax_normalize: bool = False,
+    return_face: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Embed the faces of one image, or of each image of a batch.
+
+    Args:
+        img_path: one image (path, URL, base64 data URI, bytes, binary file object or BGR
+            array) or a batch: a list/tuple of images or a 4-D array (N, H, W, 3).
+        model_name: ``VGG-Face`` (default), ``Facenet``, ``Facenet512``, ``OpenFace``,
+            ``DeepFace``, ``DeepID``, ``ArcFace``, ``Dlib``, ``SFace``, ``GhostFaceNet``
+            or ``Buffalo_L``.
+        enforce_detection: raise when an image has no face; otherwise the whole image is
+            embedded as its face.
+        detector_backend: as in :func:`extract_faces` (``skip`` embeds the whole image).
+        align: rotate each face so that its eyes are level.
+        expand_percentage: grow each detected box by this percentage.
+        normalization: the model input's normalization: ``base`` (default), ``raw``,
+            ``Facenet``, ``Facenet2018``, ``VGGFace``, ``VGGFace2`` or ``ArcFace``.
+        anti_spoofing: not available yet; ``True`` raises.
+        max_faces: embed only the largest faces of each image.
+        l2_normalize: scale each embedding to unit length.
+        minmax_normalize: map each embedding into [0, 1] with the model's min-max range.
+        return_face: add the model's input face (``face``) to each result.
+        batch_size: faces per forward pass of the model, pooled across images (and images
+            per call of a detector that batches natively).
+        detection_border, detector_options: as in :func:`extract_faces`.
+
+    Returns:
+        For one image: a list with one dict per face: ``embedding`` (a list of floats),
+        ``facial_area`` and ``face_confidence``. For a batch: one such list per input,
+        in input order (``[img]`` gives ``[[...]]``, ``[]`` gives ``[]``).
+
+    Raises:
+        ImageLoadError, FaceNotDetected: as in :func:`extract_faces`; a batch raises
+            ``BatchImageLoadError`` / ``BatchFaceNotDetected`` naming every failed input,
+            with the other inputs' results in ``.results``.
+    """
+    return representation.represent(
+        img_path,
+        model_name=model_name,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        max_faces=max_faces,
+        l2_normalize=l2_normalize,
+        minmax_normalize=minmax_normalize,
+        return_face=return_face,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=detector_options,
+    )
+
+
+def represent_iter(
+    imgs: Iterable[ImageInput],
+    model_name: str = "VGG-Face",
+    enforce_detection: bool = True,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    max_faces: Optional[int] = None,
+    l2_normalize: bool = False,
+    minmax_normalize: bool = False,
+    return_face: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
+    """Stream any iterable of images through ``represent``, in bounded memory.
+
+    Yields ``(result, embeddings)`` per input, in order: ``embeddings`` is what
+    ``represent`` returns for that image; ``result.error`` holds the exception for an
+    input that failed (its list is empty) and the stream goes on.
+    """
+    options = RepresentOptions(
+        model_name=model_name,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        max_faces=max_faces,
+        l2_normalize=l2_normalize,
+        minmax_normalize=minmax_normalize,
+        return_face=return_face,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=dict(detector_options or {}),
+    )
+    return representation.iter_represent(imgs, options)
+
+
+def verify(
+    img1_path: Union[ImageInput, List[float], List[Any], NDArray[Any]],
+    img2_path: Union[ImageInput, List[float], List[Any], NDArray[Any]],
+    model_name: str = "VGG-Face",
+    detector_backend: str = "opencv",
+    distance_metric: Metric = "cosine",
+    enforce_detection: bool = True,
+    align: bool = True,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    silent: bool = False,
+    threshold: Optional[float] = None,
+    anti_spoofing: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
+    """Do two images show the same person? One pair, or many pairs at once.
+
+    Args:
+        img1_path, img2_path: an image each (as in :func:`represent`) or a precomputed
+            embedding (a list of floats). Two lists/tuples of images (or two 4-D
+            arrays) of the same length verify pair by pair: ``(img1_path[i],
+            img2_path[i])``; each distinct image is embedded once, all faces batched.
+        model_name, detector_backend, enforce_detection, align, expand_percentage,
+            normalization: as in :func:`represent`.
+        distance_metric: ``cosine`` (default), ``euclidean``, ``euclidean_l2``,
+            ``angular``, or a callable ``f(a, b) -> distance`` (then ``threshold`` is
+            required).
+        silent: no warning when embeddings are passed directly.
+        threshold: the distance at or below which the faces match; deepface's
+            pre-tuned value for the model and metric by default.
+        anti_spoofing: not available yet; ``True`` raises.
+        batch_size, detection_border, detector_options: as in :func:`represent`.
+
+    Returns:
+        A dict (one pair) or a list of dicts (pairs): ``verified``, ``distance``,
+        ``threshold``, ``confidence``, ``model``, ``detector_backend``,
+        ``similarity_metric``, ``facial_areas`` (``img1``, ``img2``) and ``time``. With
+        several faces in an image, the closest pair of faces decides.
+
+    Raises:
+        ValueError: an image failed ("Exception while processing img1_path ..."); for
+            pairs, a ``BatchError`` naming each failed pair with the others' dicts in
+            ``.results``.
+    """
+    return verification.verify(
+        img1_path,
+        img2_path,
+        model_name=model_name,
+        detector_backend=detector_backend,
+        distance_metric=distance_metric,
+        enforce_detection=enforce_detection,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        silent=silent,
+        threshold=threshold,
+        anti_spoofing=anti_spoofing,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=detector_options,
+    )
+
+
+def find(
+    img_path: ImagesInput,
+    db_path: str,
+    model_name: str = "VGG-Face",
+    distance_metric: Metric = "cosine",
+    enforce_detection: bool = True,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    similarity_search: bool = False,
+    k: Optional[int] = None,
+    expand_percentage: int = 0,
+    threshold: Optional[float] = None,
+    normalization: str = "base",
+    silent: bool = False,
+    refresh_database: bool = True,
+    anti_spoofing: bool = False,
+    datastore_format: str = "npz",
+    return_type: Optional[str] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Any:
+    """Find the faces of ``db_path`` (a folder of images) that match each query face.
+
+    The folder is embedded once into a datastore file inside it (deepface's name and
+    format, ``npz`` by default, also ``feather`` or ``parquet``), in batched passes;
+    later calls embed only new or changed images (``refresh_database``).
+
+    Args:
+        img_path: the query: one image, or a batch (list/tuple/4-D array) of images.
+        db_path: the folder of images to search.
+        similarity_search: return the ``k`` most similar faces whatever the threshold.
+        k: keep at most ``k`` matches per query face.
+        threshold: as in :func:`verify`.
+        silent: no progress bar or informational logging.
+        datastore_format: ``npz``, ``feather`` or ``parquet``.
+        return_type: ``pandas`` (default when pandas is installed) or ``dict``.
+        other arguments: as in :func:`verify` and :func:`represent`.
+
+    Returns:
+        For one image: one result per face found in it (a pandas DataFrame, or a list of
+        dicts with ``return_type="dict"``) with ``identity``, ``hash``, ``target_x/y/w/h``,
+        ``source_x/y/w/h``, ``threshold``, ``distance`` and ``confidence``, closest first.
+        For a batch: one such list per input, in input order.
+    """
+    return recognition.find(
+        img_path,
+        db_path,
+        model_name=model_name,
+        distance_metric=distance_metric,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        similarity_search=similarity_search,
+        k=k,
+        expand_percentage=expand_percentage,
+        threshold=threshold,
+        normalization=normalization,
+        silent=silent,
+        refresh_database=refresh_database,
+        anti_spoofing=anti_spoofing,
+        datastore_format=datastore_format,
+        return_type=return_type,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=detector_options,
+    )
+
+
 def extract_faces(
-    img_path: Union[ImageInput, List[ImageInput], Tuple[ImageInput, ...], NDArray[Any]],
+    img_path: ImagesInput,
     detector_backend: str = "opencv",
     enforce_detection: bool = True,
     align: bool = True,
