@@ -19,7 +19,14 @@ from deepface.models.Detector import DetectedFace
 from deepface.models.FacialRecognition import FacialRecognition
 from deepface.modules import modeling
 from deepface.modules.detection import SKIP, ExtractOptions, detect_usable_faces, facial_area_dict, rounded_confidence
-from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult, collect_batch, collect_single, map_faces_in_batches
+from deepface.modules.pipeline import (
+    DEFAULT_BATCH_SIZE,
+    ImageResult,
+    collect_batch,
+    collect_single,
+    map_faces_in_batches,
+    run_ahead,
+)
 from deepface.modules.preprocessing import check_normalization, normalize_input, resize_image
 
 DEFAULT_MODEL = "VGG-Face"
@@ -126,7 +133,8 @@ def iter_represent(
     ``face`` with ``return_face``); it is empty when ``result.error`` says the input failed.
     """
     model = build_recognition_model(options.model_name)
-    detected = detect_usable_faces(imgs, options.extract_options(), name_indices)
+    # Detection runs a batch ahead in a background thread while the model embeds.
+    detected = run_ahead(detect_usable_faces(imgs, options.extract_options(), name_indices), options.batch_size)
     embedded = map_faces_in_batches(detected, lambda faces: embed_faces(model, faces, options), options.batch_size)
     for result in embedded:
         yield result, (_responses(result, options) if result.error is None else [])
