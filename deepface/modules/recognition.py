@@ -13,7 +13,7 @@ Results are deepface 0.0.103's: one table (a pandas DataFrame, or a list of dict
 import importlib.util
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
@@ -134,7 +134,13 @@ def find(
     (see ``DeepFace.find``).
 
     One image in gives deepface's result: a list with one table per face detected in it.
-    A list, tuple or 4-D array of images gives one such list per input, in input order.
+    A list, tuple or 4-D array of images gives one such list per input, in input order
+    (a batch error names the inputs that failed and carries the others' results).
+
+    Beyond deepface's arguments: ``batch_size`` (images per detector batch, faces per
+    model pass), ``detection_border`` and ``detector_options`` go to the pipeline for the
+    folder's images and the queries alike. A non-default ``detection_border`` may find
+    other faces, so its datastore gets its own file name (see :func:`border_suffix`).
     """
     tic = time.time()
     resolved_return_type = resolve_return_type(return_type)
@@ -155,6 +161,8 @@ def find(
         detection_border=detection_border,
         detector_options=dict(detector_options or {}),
     )
+    # deepface embeds the folder's images without anti-spoofing, the queries with it
+    query_options = replace(database_options, anti_spoofing=anti_spoofing)
     datastore_name = datastore_files.datastore_file_name(
         model_name,
         detector_backend,
@@ -191,18 +199,6 @@ def find(
     if not silent:
         what = f"{len(inputs)} inputs" if batch else describe_query(img_path)
         logger.info("Searching %s in %d length datastore", what, len(gallery))
-    query_options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-    )
     matches = match_queries(inputs, query_options, gallery, search, name_indices=batch)
     results = _collect(matches, len(inputs), batch)
     _log_duration(tic, silent)
