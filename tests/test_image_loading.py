@@ -85,3 +85,12 @@ def test_list_images_walks_folders_in_sorted_order(tmp_path: Path, png_file: Pat
         (tmp_path / name).write_bytes(png_file.read_bytes())
     found = [Path(p).relative_to(tmp_path).as_posix() for p in image_utils.expand_image_paths([str(tmp_path)])]
     assert found == ["a.jpg", "b.png", "sub/c.jpeg"]
+
+
+def test_a_stream_without_seek_is_read_from_where_it_stands(png_file: Path) -> None:
+    stream = io.BytesIO(png_file.read_bytes())
+    stream.seek = None  # e.g. a socket-like object whose seek is missing
+    pixels, _ = image_utils.load_image(stream)
+    assert pixels.shape[2] == 3
+    with pytest.raises(ImageLoadError, match="Failed to decode image"):
+        image_utils.load_image(io.BytesIO(b"numpy\nopencv-python\n"))

@@ -76,7 +76,7 @@ def load_image(img: Any, index: Optional[int] = None) -> Tuple[NDArray[Any], str
     except (OSError, ValueError, cv2.error, binascii.Error) as err:
         raise ImageLoadError(str(err), index=index, source=source) from err
     if pixels is None or pixels.size == 0:
-        raise ImageLoadError("could not decode the image", index=index, source=source)
+        raise ImageLoadError("Failed to decode image (not an image, or a format OpenCV and Pillow cannot read)", index=index, source=source)
     return to_bgr(pixels, index=index, source=source), source
 
 
@@ -112,10 +112,12 @@ def _load_from_string(text: str) -> Optional[NDArray[Any]]:
 def _load_from_file_object(obj: Any) -> Optional[NDArray[Any]]:
     if isinstance(obj, io.TextIOBase):
         raise DataTypeError("a file object must be opened in binary mode, not text mode")
-    try:
-        obj.seek(0)
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        pass  # a stream that cannot rewind is read from where it stands
+    seek = getattr(obj, "seek", None)
+    if callable(seek):
+        try:
+            seek(0)
+        except (OSError, io.UnsupportedOperation):
+            pass  # a stream that cannot rewind is read from where it stands
     data = obj.read()
     if isinstance(data, str):
         raise DataTypeError("a file object must be opened in binary mode, not text mode")

@@ -226,8 +226,8 @@ def _process_loaded(
             result.faces = [_whole_image(images[result.index])]
         return results
 
-    for result, frame, regions in _detect_framed(loaded, images, detector, options):
-        result.faces = _faces_from_regions(regions, frame, options)
+    for result, faces in zip(loaded, _detect_all(loaded, images, detector, options)):
+        result.faces = faces
         if not result.faces:
             if options.enforce_detection:
                 result.error = FaceNotDetected(
@@ -239,23 +239,53 @@ def _process_loaded(
     return results
 
 
-def _detect_framed(
+def _detect_all(
     loaded: Sequence[ImageResult], images: Dict[int, NDArray[Any]], detector: Detector, options: ExtractOptions
-) -> Iterator[Tuple[ImageResult, "FramedImage", List[FacialAreaRegion]]]:
-    """Each loaded image framed with deepface's border and its detected regions.
+) -> Iterator[List[DetectedFace]]:
+    """The faces of each loaded image, in order.
 
     A detector that batches natively gets the whole chunk at once. One that loops gets the
-    images one by one, so only one bordered copy (4x the image with deepface's border)
-    exists at a time: holding a chunk of them measured slower (page faults) for nothing.
+    images one by one through :func:`detect_faces`, so only one bordered copy (4x the
+    image with deepface's border) exists at a time: holding a chunk of them measured
+    slower (page faults) for nothing.
     """
     if detector.native_batch:
         framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
-        yield from zip(loaded, framed, detector.detect_faces_batch([f.pixels for f in framed]))
+        for frame, regions in zip(framed, detector.detect_faces_batch([f.pixels for f in framed])):
+            yield _faces_from_regions(regions, frame, options)
         return
     for result in loaded:
-        frame = frame_image(images[result.index], options.border_fraction)
-        (regions,) = detector.detect_faces_batch([frame.pixels])
-        yield result, frame, regions
+        yield detect_faces(
+            options.detector_backend, images[result.index], options.align, options.expand_percentage,
+            options.max_faces, options=options,
+        )
+
+
+def detect_faces(
+    detector_backend: str,
+    img: NDArray[Any],
+    align: bool = True,
+    expand_percentage: int = 0,
+    max_faces: Optional[int] = None,
+    *,
+    options: Optional[ExtractOptions] = None,
+) -> List[DetectedFace]:
+    """deepface's ``detect_faces``: the faces of one BGR image, cropped (and aligned), with
+    their regions in the image's coordinates; ``[]`` when there is none.
+
+    ``options`` (this package's) carries the rest of a call's settings (border, detector
+    keywords); without it deepface's defaults apply.
+    """
+    if options is None:
+        options = ExtractOptions(
+            detector_backend=detector_backend, align=align, expand_percentage=expand_percentage, max_faces=max_faces
+        )
+    detector = _detector_for(options)
+    if detector is None:
+        return [_whole_image(img)]
+    frame = frame_image(img, options.border_fraction)
+    (regions,) = detector.detect_faces_batch([frame.pixels])
+    return _faces_from_regions(regions, frame, options)
 
 
 def frame_image(img: NDArray[Any], fraction: float) -> FramedImage:
@@ -424,6 +454,7 @@ __all__ = [
     "FacialAreaRegion",
     "ImageResult",
     "crop_face",
+    "detect_faces",
     "detect_stream",
     "detect_usable_faces",
     "facial_area_dict",
