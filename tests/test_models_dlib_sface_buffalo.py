@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from deepface.commons import weight_utils
 from deepface.commons.exceptions import MissingDependencyError
 from tests.conftest import SHARED_FACES
 from tests.helpers.oracle import ORACLE_DIR, oracle_embeddings, run_oracle_script
@@ -179,7 +180,7 @@ def dlib_client():
     require("dlib")
     from deepface.models.facial_recognition import Dlib
 
-    if Dlib.shipped_model_file(Dlib.WEIGHTS_FILE) is None:
+    if weight_utils.shipped_model_file(Dlib.WEIGHTS_FILE) is None:
         pytest.skip("dlib's recognition weights are not installed (pip install face_recognition_models)")
     return Dlib.DlibClient()
 
@@ -222,14 +223,14 @@ def test_dlib_weights_come_from_the_cache_then_the_shipped_package(monkeypatch, 
     from deepface.models.facial_recognition import Dlib
 
     use_home(monkeypatch, tmp_path)
-    shipped = Dlib.shipped_model_file(Dlib.WEIGHTS_FILE)
+    shipped = weight_utils.shipped_model_file(Dlib.WEIGHTS_FILE)
     if shipped is None:
         pytest.skip("face_recognition_models is not installed")
     assert Dlib.find_weights() == shipped
     cached = tmp_path / ".deepface" / "weights" / Dlib.WEIGHTS_FILE
     cached.write_bytes(b"stand-in")
     assert Dlib.find_weights() == str(cached)
-    assert Dlib.shipped_model_file(Dlib.WEIGHTS_FILE, package="no_such_package_here") is None
+    assert weight_utils.shipped_model_file(Dlib.WEIGHTS_FILE, package="no_such_package_here") is None
 
 
 def test_dlib_missing_dependency_names_the_pip_command(monkeypatch) -> None:
@@ -313,7 +314,7 @@ def test_onnx_runner_pads_the_last_chunk_of_a_fixed_batch(monkeypatch, tmp_path:
 
 
 def test_onnx_providers_follow_the_device() -> None:
-    from deepface.models.facial_recognition.SFace import onnx_providers
+    from deepface.models.facial_recognition.onnx_base import onnx_providers
 
     cpu_only = ["CPUExecutionProvider"]
     both = ["CUDAExecutionProvider", "CPUExecutionProvider"]

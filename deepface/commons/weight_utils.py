@@ -5,6 +5,7 @@ is downloaded there once. With no network, place the file there by hand.
 """
 
 import bz2
+import importlib.util
 import os
 import zipfile
 from typing import Any, List, Optional, Sequence, Union
@@ -16,6 +17,26 @@ from deepface.commons.exceptions import UnimplementedError, WeightsUnavailable
 logger = get_logger(__name__)
 
 COMPRESS_TYPES = ("zip", "bz2")
+
+
+#: The package that ships dlib's model files (installed with ``deepface[dlib]``).
+SHIPPING_PACKAGE = "face_recognition_models"
+
+
+def shipped_model_file(file_name: str, package: str = SHIPPING_PACKAGE) -> Optional[str]:
+    """``models/<file_name>`` inside ``package`` (``face_recognition_models``), if installed.
+
+    Found through the package's import spec, without importing it: its ``__init__`` needs
+    ``pkg_resources``.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = os.path.join(folder, "models", file_name)
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def weight_path(file_name: str) -> str:

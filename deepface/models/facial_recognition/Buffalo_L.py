@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from deepface.commons import weight_utils
 from deepface.commons.logger import get_logger
 from deepface.models.FacialRecognition import FacialRecognition
-from deepface.models.facial_recognition.SFace import OnnxNet, check_faces
+from deepface.models.facial_recognition.onnx_base import OnnxNet, check_faces
 
 logger = get_logger(__name__)
 

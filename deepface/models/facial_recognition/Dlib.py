@@ -1,9 +1,8 @@
 """dlib's ResNet face recognition model (deepface's "Dlib"), run on whole batches."""
 
-import importlib.util
 import os
 import threading
-from typing import Any, List, Optional
+from typing import Any, List
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,23 +16,6 @@ logger = get_logger(__name__)
 
 WEIGHTS_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 WEIGHTS_URL = "https://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2"
-SHIPPING_PACKAGE = "face_recognition_models"
-
-
-def shipped_model_file(file_name: str, package: str = SHIPPING_PACKAGE) -> Optional[str]:
-    """``models/<file_name>`` inside ``package`` (``face_recognition_models``), if installed.
-
-    Found through the package's import spec, without importing it: its ``__init__`` needs
-    ``pkg_resources``.
-    """
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = os.path.join(folder, "models", file_name)
-        if os.path.isfile(path):
-            return path
-    return None
 
 
 def find_weights() -> str:
@@ -42,9 +24,9 @@ def find_weights() -> str:
     cached = weight_utils.weight_path(WEIGHTS_FILE)
     if os.path.isfile(cached):
         return cached
-    shipped = shipped_model_file(WEIGHTS_FILE)
+    shipped = weight_utils.shipped_model_file(WEIGHTS_FILE)
     if shipped is not None:
-        logger.debug("using the %s shipped by %s: %s", WEIGHTS_FILE, SHIPPING_PACKAGE, shipped)
+        logger.debug("using the %s shipped by %s: %s", WEIGHTS_FILE, weight_utils.SHIPPING_PACKAGE, shipped)
         return shipped
     return weight_utils.download_weights_if_necessary(WEIGHTS_FILE, WEIGHTS_URL, compress_type="bz2")
 
