@@ -10,7 +10,6 @@ Results are deepface 0.0.103's: one table (a pandas DataFrame, or a list of dict
 ``return_type="dict"``) per query face, rows sorted by distance.
 """
 
-import importlib.util
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -20,11 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from deepface.commons import image_utils
+from deepface.commons import image_utils, package_utils
 from deepface.commons.exceptions import (
     DimensionMismatchError,
     EmptyDatasource,
-    MissingDependencyError,
     PathNotFound,
     UnimplementedError,
 )
@@ -38,7 +36,6 @@ from deepface.modules.verification import find_confidence, find_distance, find_t
 
 logger = get_logger(__name__)
 
-RETURN_TYPES = ("pandas", "dict")
 #: deepface's remote stores, not available here.
 REMOTE_SCHEMES = ("s3", "ftp")
 #: Gallery values compared at once with the query faces (bounds euclidean's (M, N, D) array).
@@ -143,7 +140,7 @@ def find(
     other faces, so its datastore gets its own file name (see :func:`border_suffix`).
     """
     tic = time.time()
-    resolved_return_type = resolve_return_type(return_type)
+    resolved_return_type = package_utils.resolve_dataframe_return_type(return_type)
     if not isinstance(distance_metric, str) and threshold is None:
         raise ValueError("Threshold must be specified when using custom distance metrics")
     datastore_files.check_format(datastore_format)
@@ -206,21 +203,6 @@ def find(
 
 
 # ---------------------------------------------------------------- arguments
-
-
-def resolve_return_type(return_type: Optional[str]) -> str:
-    """``"pandas"`` or ``"dict"``; None gives pandas where pandas is installed."""
-    if return_type not in (None, *RETURN_TYPES):
-        raise ValueError(f"Unsupported return_type: {return_type}. Options: 'pandas', 'dict'.")
-    pandas_installed = importlib.util.find_spec("pandas") is not None
-    if return_type is None:
-        return "pandas" if pandas_installed else "dict"
-    if return_type == "pandas" and not pandas_installed:
-        raise MissingDependencyError(
-            "pandas is an optional dependency, required for return_type='pandas': "
-            "run `pip install pandas`, or set return_type='dict'"
-        )
-    return return_type
 
 
 def local_folder(db_path: Union[str, "os.PathLike[str]"]) -> str:
@@ -598,6 +580,5 @@ __all__ = [
     "embed_images",
     "find",
     "plan_refresh",
-    "resolve_return_type",
     "sync_datastore",
 ]
