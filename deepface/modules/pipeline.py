@@ -13,8 +13,6 @@ what they share: decoding ahead (:class:`Prefetcher`), the per-input record
 """
 
 import os
-import queue
-import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -180,62 +178,6 @@ def _run_forward(
         for (result, k), output in zip(chunk, outputs):
             result.outputs[k] = output
     return results
-
-
-# ---------------------------------------------------------------- overlapping stages
-
-
-_END = object()
-
-
-def run_ahead(items: Iterable[T], depth: int) -> Iterator[T]:
-    """Iterate ``items`` in a background thread, at most ``depth`` items ahead.
-
-    Lets one stage (detection) work on the next images while the caller's stage (the
-    recognition model) works on these: both engines release the GIL. Items come out in
-    order; an exception raised by ``items`` is raised here, at its position. Closing
-    this generator early stops the background thread.
-    """
-    handoff: "queue.Queue[Any]" = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def hand(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    iterator = iter(items)
-
-    def produce() -> None:
-        try:
-            for item in iterator:
-                if not hand(("item", item)):
-                    return
-            hand(("end", _END))
-        except BaseException as err:  # noqa: BLE001  (re-raised in the caller's thread)
-            hand(("error", err))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()  # a generator's clean-up runs here, in the thread that ran it
-
-    worker = threading.Thread(target=produce, name="deepface-run-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = handoff.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        worker.join()
 
 
 # ---------------------------------------------------------------- API conventions

@@ -25,7 +25,6 @@ from deepface.modules.pipeline import (
     collect_batch,
     collect_single,
     map_faces_in_batches,
-    run_ahead,
 )
 from deepface.modules.preprocessing import check_normalization, normalize_input, resize_image
 
@@ -133,8 +132,7 @@ def iter_represent(
     ``face`` with ``return_face``); it is empty when ``result.error`` says the input failed.
     """
     model = build_recognition_model(options.model_name)
-    # Detection runs a batch ahead in a background thread while the model embeds.
-    detected = run_ahead(detect_usable_faces(imgs, options.extract_options(), name_indices), options.batch_size)
+    detected = detect_usable_faces(imgs, options.extract_options(), name_indices)
     embedded = map_faces_in_batches(detected, lambda faces: embed_faces(model, faces, options), options.batch_size)
     for result in embedded:
         yield result, (_responses(result, options) if result.error is None else [])
