@@ -10,7 +10,7 @@ ORACLE_PACKAGES ?= deepface==0.0.103 retina-face==0.0.19 werkzeug markupsafe
 IMAGES ?= ../shared/faces
 DETECTOR ?= mtcnn
 
-.PHONY: setup oracle test demo bench clean
+.PHONY: setup oracle test demo bench bench-recognition clean
 
 setup: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
@@ -35,6 +35,11 @@ BENCH_ARGS ?= --detectors opencv opencv@border0 mtcnn yolov8n yolov8n:onnx retin
 
 bench:
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
+
+RECOGNITION_BENCH_ARGS ?= --photos 8 --output docs/benchmarks-recognition.md
+
+bench-recognition:
+	$(BIN)/python scripts/benchmark_recognition.py $(RECOGNITION_BENCH_ARGS)
 
 clean:
 	rm -rf crops faces.jsonl .pytest_cache
