@@ -1,6 +1,8 @@
 """Shared fixtures: test images, a temporary weights folder, and comparison helpers."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Dict, List
@@ -12,7 +14,9 @@ import pytest
 from deepface.commons.engines import import_tensorflow_safely
 
 # ultralytics writes a settings file on import: keep it out of the user's home.
-os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-config-"))
+if "YOLO_CONFIG_DIR" not in os.environ:
+    os.environ["YOLO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="yolo-config-")
+    atexit.register(shutil.rmtree, os.environ["YOLO_CONFIG_DIR"], ignore_errors=True)
 # Test modules may import TensorFlow themselves: set the process up as the package would.
 import_tensorflow_safely()
 
