@@ -227,3 +227,18 @@ def test_distance_functions_on_batches_match_pairs() -> None:
         for i in range(2):
             for j in range(3):
                 assert abs(matrix[i, j] - verification.find_distance(alpha[j], beta[i], metric)) <= 1e-6
+
+
+@pytest.mark.parametrize("model_name", ["Facenet", "Dlib"])
+def test_models_give_the_same_embeddings_from_several_threads(model_name: str, facenet_home: Path, mixed_batch) -> None:
+    """The recognition stage alone (``skip``: OpenCV's cascade is not thread-safe, issue 13)."""
+    if model_name == "Dlib":
+        dlib_or_skip()
+    from concurrent.futures import ThreadPoolExecutor
+
+    options = dict(model_name=model_name, detector_backend="skip")
+    expected = [DeepFace.represent(img, **options) for img in mixed_batch]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rounds = list(pool.map(lambda img: DeepFace.represent(img, **options), mixed_batch * 3))
+    for k, got in enumerate(rounds):
+        assert_same_embeddings(expected[k % len(mixed_batch)], got, f"{model_name} thread call {k}")
