@@ -61,13 +61,42 @@ class ImageLoadError(ImgNotFound):
     Attributes:
         index: position of the input in the batch (``None`` for a single image).
         source: a short description of the input (its path, or its kind).
+        detail: the message without the input's name.
     """
 
     def __init__(self, message: str, index: Optional[int] = None, source: str = "") -> None:
+        self.detail = message
         self.index = index
         self.source = source
         where = f"input {index} ({source})" if index is not None else source
         super().__init__(f"{where}: {message}" if where else message)
+
+    def located(self, index: Optional[int], source: str) -> "ImageLoadError":
+        """The same error (same class and cause) naming input ``index`` / ``source``."""
+        error = type(self)(self.detail, index=index, source=source)
+        error.__cause__ = self.__cause__
+        return error
+
+
+class ImageTooLarge(ImageLoadError):
+    """An input has more pixels than the configured limit (or than a detector can take)."""
+
+
+class DetectorFailure(ImageLoadError):
+    """A detector failed on one input (its engine raised); the other inputs are unaffected.
+
+    The engine's own exception is chained as ``__cause__``.
+    """
+
+
+class ModelFailure(ImageLoadError):
+    """A model (recognition, attributes) failed on the faces of one input; the other
+    inputs are unaffected. The engine's own exception is chained as ``__cause__``."""
+
+
+#: Errors that concern a whole call (an engine or its weights missing, an unknown
+#: option), never one input: the pipeline lets them through instead of blaming an input.
+SYSTEMIC_ERRORS = (MissingDependencyError, WeightsUnavailable, UnimplementedError)
 
 
 class BatchError(ValueError):

@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from deepface.commons import image_rules
 from deepface.commons.exceptions import DataTypeError, ImageLoadError
 
 # what deepface puts in a database folder: these extensions, and JPEG or PNG content
@@ -54,62 +56,95 @@ def describe_source(img: Any) -> str:
     return type(img).__name__
 
 
-def load_image(img: Any, index: Optional[int] = None) -> Tuple[NDArray[Any], str]:
-    """Load one image as a BGR array of shape (H, W, 3).
+def load_image(img: Any, index: Optional[int] = None, max_pixels: Optional[int] = None) -> Tuple[NDArray[Any], str]:
+    """Load one image as a contiguous BGR ``uint8`` array of shape (H, W, 3).
 
     Args:
         img: a path (str or Path), an http(s) URL, a ``data:image/...;base64,`` URI,
-            bytes, a binary file object, or a numpy array (BGR, grayscale or BGRA).
+            bytes, a binary file object, or a numpy array (BGR, grayscale or BGRA; other
+            dtypes converted or refused as ``image_rules`` states).
         index: the input's position in a batch, used in error messages.
+        max_pixels: the largest image accepted (default: ``image_rules.resolve_max_pixels``);
+            encoded images are checked from their header, before decoding.
 
     Returns:
         The image and its name (the path or URL, otherwise the kind of input).
 
     Raises:
-        ImageLoadError: the input cannot be read or decoded.
+        ImageLoadError: the input cannot be read or decoded, or is refused
+            (:class:`ImageTooLarge` above the pixel limit).
     """
     source = describe_source(img)
+    guard = SizeGuard(image_rules.resolve_max_pixels(max_pixels), index, source)
     try:
-        pixels = _load_pixels(img)
+        pixels = _load_pixels(img, guard)
     except ImageLoadError:
         raise
-    except (OSError, ValueError, cv2.error, binascii.Error) as err:
-        raise ImageLoadError(str(err), index=index, source=source) from err
-    if pixels is None or pixels.size == 0:
-        raise ImageLoadError("Failed to decode image (not an image, or a format OpenCV and Pillow cannot read)", index=index, source=source)
+    except (OSError, ValueError, cv2.error, binascii.Error, MemoryError) as err:
+        raise ImageLoadError(str(err) or type(err).__name__, index=index, source=source) from err
+    if pixels is None:
+        raise ImageLoadError("Failed to decode image (not an image, or a format OpenCV cannot read)", index=index, source=source)
+    check_shape(pixels, index=index, source=source)
+    guard.check(pixels.shape[1], pixels.shape[0])
+    pixels = image_rules.to_uint8(pixels, index=index, source=source)
     return to_bgr(pixels, index=index, source=source), source
 
 
-def _load_pixels(img: Any) -> Optional[NDArray[Any]]:
+@dataclass(frozen=True)
+class SizeGuard:
+    """The pixel limit of one input, checked on encoded headers and on decoded arrays."""
+
+    limit: int
+    index: Optional[int]
+    source: str
+
+    def check(self, width: int, height: int) -> None:
+        image_rules.check_pixel_count(width, height, self.limit, self.index, self.source)
+
+    def check_encoded(self, data: bytes) -> None:
+        size = image_rules.encoded_size(data[: image_rules.HEADER_BYTES])
+        if size is not None:
+            self.check(*size)
+
+
+def _load_pixels(img: Any, guard: SizeGuard) -> Optional[NDArray[Any]]:
     if isinstance(img, np.ndarray):
         return img
     if isinstance(img, Path):
         img = str(img)
     if isinstance(img, str):
-        return _load_from_string(img)
+        return _load_from_string(img, guard)
     if isinstance(img, (bytes, bytearray, memoryview)):
-        return decode_bytes(bytes(img))
+        return _decode_guarded(bytes(img), guard)
     if hasattr(img, "read") and callable(img.read):
-        return _load_from_file_object(img)
+        return _decode_guarded(_read_file_object(img), guard)
     raise DataTypeError(
         f"an image must be a path, URL, base64 string, bytes, binary file object or numpy "
         f"array, not {type(img).__name__}"
     )
 
 
-def _load_from_string(text: str) -> Optional[NDArray[Any]]:
+def _load_from_string(text: str, guard: SizeGuard) -> Optional[NDArray[Any]]:
     if text.startswith(DATA_URI_PREFIX):
-        return load_base64(text)
+        return _decode_guarded(_base64_payload(text), guard)
     if text.lower().startswith(URL_PREFIXES):
-        return load_url(text)
+        return _decode_guarded(_download(text), guard)
     if not os.path.isfile(text):
         raise FileNotFoundError(f"no such file: {text}")
+    with open(text, "rb") as handle:
+        guard.check_encoded(handle.read(image_rules.HEADER_BYTES))
     if text.isascii():
         return cv2.imread(text)  # exactly how deepface reads a path
     return decode_bytes(Path(text).read_bytes())  # cv2.imread cannot open non-ASCII paths
 
 
-def _load_from_file_object(obj: Any) -> Optional[NDArray[Any]]:
+def _decode_guarded(data: bytes, guard: SizeGuard) -> Optional[NDArray[Any]]:
+    if data:
+        guard.check_encoded(data)
+    return decode_bytes(data)
+
+
+def _read_file_object(obj: Any) -> bytes:
     if isinstance(obj, io.TextIOBase):
         raise DataTypeError("a file object must be opened in binary mode, not text mode")
     seek = getattr(obj, "seek", None)
@@ -121,7 +156,11 @@ def _load_from_file_object(obj: Any) -> Optional[NDArray[Any]]:
     data = obj.read()
     if isinstance(data, str):
         raise DataTypeError("a file object must be opened in binary mode, not text mode")
-    return decode_bytes(data)
+    return bytes(data)
+
+
+def _load_from_file_object(obj: Any) -> Optional[NDArray[Any]]:
+    return decode_bytes(_read_file_object(obj))
 
 
 def decode_bytes(data: bytes) -> Optional[NDArray[Any]]:
@@ -131,21 +170,43 @@ def decode_bytes(data: bytes) -> Optional[NDArray[Any]]:
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
-def load_base64(uri: str) -> Optional[NDArray[Any]]:
-    """Decode a ``data:image/<type>;base64,<data>`` URI."""
+def _base64_payload(uri: str) -> bytes:
     _, sep, encoded = uri.partition(",")
     if not sep:
         raise ValueError("a base64 data URI needs a comma before its data")
-    return decode_bytes(base64.b64decode(encoded, validate=False))
+    return base64.b64decode(encoded, validate=False)
+
+
+def load_base64(uri: str) -> Optional[NDArray[Any]]:
+    """Decode a ``data:image/<type>;base64,<data>`` URI."""
+    return decode_bytes(_base64_payload(uri))
 
 
 def load_url(url: str) -> Optional[NDArray[Any]]:
     """Download and decode an image from an http(s) URL."""
+    return decode_bytes(_download(url))
+
+
+def _download(url: str) -> bytes:
     import requests  # imported lazily: only URL inputs need it
 
     response = requests.get(url, timeout=URL_TIMEOUT_S)
     response.raise_for_status()
-    return decode_bytes(response.content)
+    return bytes(response.content)
+
+
+def check_shape(pixels: NDArray[Any], index: Optional[int] = None, source: str = "") -> None:
+    """Refuse arrays that are not (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), or have no pixels."""
+    usable = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (1, 3, 4))
+    if not usable:
+        raise ImageLoadError(
+            f"an image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), "
+            f"not {pixels.shape}",
+            index=index,
+            source=source,
+        )
+    if pixels.size == 0:
+        raise ImageLoadError(f"an image array of shape {pixels.shape} has no pixels", index=index, source=source)
 
 
 def to_bgr(pixels: NDArray[Any], index: Optional[int] = None, source: str = "") -> NDArray[Any]:

@@ -32,11 +32,14 @@ class FacialAreaRegion:
 
 @dataclass
 class DetectedFace:
-    """A face crop (BGR, aligned when asked) and its region in the original image."""
+    """A face crop (BGR, aligned when asked) and its region in the original image; with
+    anti-spoofing, the verdict of the Fasnet models on it."""
 
     img: NDArray[Any]
     facial_area: FacialAreaRegion
     confidence: float
+    is_real: Optional[bool] = None
+    antispoof_score: Optional[float] = None
 
 
 class Detector(ABC):
@@ -50,6 +53,9 @@ class Detector(ABC):
     #: True when :meth:`detect_faces_batch` runs real batched inference (several images
     #: in one forward pass); detectors that can set it from their ``group_batch``.
     native_batch: bool = False
+    #: The most pixels (after deepface's detection border) the engine can take without
+    #: crashing the process; ``None`` when it resizes its input or has no known limit.
+    max_input_pixels: Optional[int] = None
 
     @abstractmethod
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:

@@ -8,23 +8,36 @@ once.
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 from numpy.typing import NDArray
 
-from deepface.commons import image_utils
+from deepface.commons import image_rules, image_utils
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, Point
 from deepface.modules import modeling
 from deepface.modules.alignment import align_face_region
-from deepface.commons.exceptions import DataTypeError, FaceNotDetected, ImgNotFound, UnimplementedError
+from deepface.commons.exceptions import (
+    DataTypeError,
+    DetectorFailure,
+    FaceNotDetected,
+    ImageLoadError,
+    ImageTooLarge,
+    SYSTEMIC_ERRORS,
+    ImgNotFound,
+    SpoofDetected,
+    UnimplementedError,
+)
 from deepface.modules.pipeline import (
     DEFAULT_BATCH_SIZE,
     ImageResult,
     Prefetcher,
     collect_batch,
     collect_single,
+    input_name,
+    map_faces_in_batches,
+    qualified_name,
 )
 
 logger = get_logger(__name__)
@@ -53,15 +66,12 @@ class ExtractOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     detection_border: Optional[float] = None
     detector_options: Dict[str, Any] = field(default_factory=dict)
+    max_image_pixels: Optional[int] = None  # resolved at construction: keyword, env, default
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "max_image_pixels", image_rules.resolve_max_pixels(self.max_image_pixels))
         if not isinstance(self.detector_backend, str):
             raise DataTypeError(f"detector_backend must be a string, not {self.detector_backend!r}")
-        if self.anti_spoofing:
-            raise UnimplementedError(
-                "anti_spoofing=True is not available yet in this package (it needs the "
-                "Fasnet models, planned in a later release); call with anti_spoofing=False"
-            )
         if self.color_face not in COLOR_FACES:
             raise UnimplementedError(
                 f"color_face must be one of {COLOR_FACES}, not {self.color_face!r}"
@@ -115,6 +125,7 @@ def extract_faces(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    max_image_pixels: Optional[int] = None,
 ) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
     """Detect, align and crop the faces in one image or a batch (see ``DeepFace.extract_faces``)."""
     options = ExtractOptions(
@@ -130,6 +141,7 @@ def extract_faces(
         batch_size=batch_size,
         detection_border=detection_border,
         detector_options=dict(detector_options or {}),
+        max_image_pixels=max_image_pixels,
     )
     if image_utils.is_batch_input(img_path):
         return _extract_batch(image_utils.split_batch(img_path), options)
@@ -155,15 +167,48 @@ def detect_usable_faces(
 ) -> Iterator[ImageResult]:
     """:func:`detect_stream` keeping only faces with pixels, as deepface returns them; an
     input left with none fails when ``enforce_detection`` asks for a face."""
-    for result in detect_stream(imgs, options, name_indices):
-        if result.error is None:
-            result.faces = [face for face in result.faces if face.img.shape[0] > 0 and face.img.shape[1] > 0]
-            if not result.faces and options.enforce_detection:
-                result.error = ImgNotFound(
-                    f"Exception while extracting faces from {result.source}. "
-                    "Consider to set enforce_detection arg to False."
-                )
+    usable = (_keep_usable(result, options, name_indices) for result in detect_stream(imgs, options, name_indices))
+    if options.anti_spoofing:
+        yield from judge_spoofing(usable, options.batch_size)
+    else:
+        yield from usable
+
+
+def _keep_usable(result: ImageResult, options: ExtractOptions, name_indices: bool) -> ImageResult:
+    if result.error is None:
+        result.faces = [face for face in result.faces if face.img.shape[0] > 0 and face.img.shape[1] > 0]
+        if not result.faces and options.enforce_detection:
+            result.error = ImgNotFound(
+                f"Exception while extracting faces from {input_name(result, name_indices)}. "
+                "Consider to set enforce_detection arg to False."
+            )
+    return result
+
+
+def judge_spoofing(results: Iterable[ImageResult], batch_size: int) -> Iterator[ImageResult]:
+    """Set each face's ``is_real`` and ``antispoof_score``: the Fasnet models run over the
+    faces of consecutive images, ``batch_size`` per pass, on crops of the original image
+    around each face's box (deepface's ``facial_area``)."""
+    model = modeling.build_model(task="spoofing", model_name="Fasnet")
+
+    def spoof_item(result: ImageResult, face: DetectedFace) -> Tuple[NDArray[Any], Tuple[int, int, int, int]]:
+        height, width = result.shape[:2]
+        area = facial_area_dict(face.facial_area, width, height)
+        return result.image, (area["x"], area["y"], area["w"], area["h"])
+
+    for result in map_faces_in_batches(results, model.analyze_batch, batch_size, item=spoof_item):
+        for face, (is_real, score) in zip(result.faces, result.outputs):
+            face.is_real, face.antispoof_score = bool(is_real), float(score)
+        result.outputs, result.image = [], None
         yield result
+
+
+def refuse_spoofs(result: ImageResult, name_indices: bool = True) -> ImageResult:
+    """Fail an input with a face judged fake (``SpoofDetected``), as deepface's
+    ``represent``, ``verify``, ``find`` and ``analyze`` do with ``anti_spoofing``."""
+    if result.error is None and any(face.is_real is False for face in result.faces):
+        result.error = SpoofDetected(f"Spoof detected in the given image ({input_name(result, name_indices)}).")
+    return result
 
 
 def detect_stream(
@@ -183,12 +228,12 @@ def detect_stream(
     # batcher, a couple of images for a loop (more would only hold memory and go cold
     # in the cache: photos at batch size 64 measured 8% slower than at 1).
     lookahead = options.batch_size if native else min(options.batch_size, LOOP_LOOKAHEAD)
-    with Prefetcher(imgs, lookahead=lookahead, name_indices=name_indices) as decoded:
+    with Prefetcher(imgs, lookahead, name_indices, options.max_image_pixels) as decoded:
         while True:
             loaded = decoded.take(group)
             if not loaded:
                 return
-            yield from _process_loaded(loaded, detector, options)
+            yield from _process_loaded(loaded, detector, options, name_indices)
 
 
 # ---------------------------------------------------------------- single and batch API
@@ -217,21 +262,28 @@ def _process_loaded(
     loaded_inputs: Sequence[Tuple[ImageResult, Optional[NDArray[Any]]]],
     detector: Optional[Detector],
     options: ExtractOptions,
+    name_indices: bool = True,
 ) -> List[ImageResult]:
     results = [result for result, _ in loaded_inputs]
     images = {result.index: pixels for result, pixels in loaded_inputs if pixels is not None}
     loaded = [r for r in results if r.error is None]
+    if options.anti_spoofing:  # the spoofing stage crops around each face in the original
+        for result in loaded:
+            result.image = images[result.index]
     if detector is None:
         for result in loaded:
             result.faces = [_whole_image(images[result.index])]
         return results
 
-    for result, faces in zip(loaded, _detect_all(loaded, images, detector, options)):
-        result.faces = faces
+    for result, outcome in zip(loaded, _detect_all(loaded, images, detector, options)):
+        if isinstance(outcome, ImageLoadError):
+            result.error = outcome.located(result.index if name_indices else None, result.source)
+            continue
+        result.faces = outcome
         if not result.faces:
             if options.enforce_detection:
                 result.error = FaceNotDetected(
-                    f"Face could not be detected in {result.source}. Please confirm that the "
+                    f"Face could not be detected in {input_name(result, name_indices)}. Please confirm that the "
                     "picture is a face photo or consider to set enforce_detection param to False."
                 )
             else:
@@ -239,25 +291,69 @@ def _process_loaded(
     return results
 
 
+Outcome = Union[List[DetectedFace], ImageLoadError]
+
+
 def _detect_all(
     loaded: Sequence[ImageResult], images: Dict[int, NDArray[Any]], detector: Detector, options: ExtractOptions
-) -> Iterator[List[DetectedFace]]:
-    """The faces of each loaded image, in order.
+) -> Iterator[Outcome]:
+    """The faces of each loaded image, in order, or the typed error that stopped it.
 
-    A detector that batches natively gets the whole chunk at once. One that loops gets the
-    images one by one through :func:`detect_faces`, so only one bordered copy (4x the
-    image with deepface's border) exists at a time: holding a chunk of them measured
-    slower (page faults) for nothing.
+    A detector that batches natively gets the whole chunk at once (when that call fails,
+    each image is retried alone, so one bad image does not cost the others). One that
+    loops gets the images one by one through :func:`detect_faces`, so only one bordered
+    copy (4x the image with deepface's border) exists at a time: holding a chunk of them
+    measured slower (page faults) for nothing.
     """
-    if detector.native_batch:
-        framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
-        for frame, regions in zip(framed, detector.detect_faces_batch([f.pixels for f in framed])):
-            yield _faces_from_regions(regions, frame, options)
+    if not detector.native_batch:
+        for result in loaded:
+            yield _guarded(lambda: detect_faces(
+                options.detector_backend, images[result.index], options.align, options.expand_percentage,
+                options.max_faces, options=options,
+            ))
         return
-    for result in loaded:
-        yield detect_faces(
-            options.detector_backend, images[result.index], options.align, options.expand_percentage,
-            options.max_faces, options=options,
+    try:
+        for image in (images[r.index] for r in loaded):
+            check_detector_input(detector, image.shape, options)
+        framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
+        batch = detector.detect_faces_batch([f.pixels for f in framed])
+        yield from [_faces_from_regions(regions, frame, options) for frame, regions in zip(framed, batch)]
+    except SYSTEMIC_ERRORS:
+        raise
+    except Exception:  # noqa: BLE001  (isolate the image that failed: each one alone)
+        logger.debug("a batch of %d failed in %s; retrying one by one", len(loaded), options.detector_backend)
+        for result in loaded:
+            yield _guarded(lambda: _detect_framed(detector, images[result.index], options))
+
+
+def _guarded(detect: Callable[[], List[DetectedFace]]) -> Outcome:
+    """``detect()``, or the typed error of this one image when it raises."""
+    try:
+        return detect()
+    except SYSTEMIC_ERRORS:
+        raise
+    except ImageLoadError as error:
+        return error
+    except Exception as error:  # noqa: BLE001  (an engine's failure on this image becomes its error)
+        logger.debug("detection failed on one image", exc_info=True)
+        failure = DetectorFailure(f"the detector failed on this image: {qualified_name(error)}: {error}")
+        failure.__cause__ = error
+        return failure
+
+
+def check_detector_input(detector: Detector, shape: Tuple[int, ...], options: ExtractOptions) -> None:
+    """Raise :class:`ImageTooLarge` when the bordered image exceeds what ``detector`` can take."""
+    limit = detector.max_input_pixels
+    if limit is None:
+        return
+    fraction = options.border_fraction
+    height = shape[0] + 2 * int(fraction * shape[0])
+    width = shape[1] + 2 * int(fraction * shape[1])
+    if width * height > limit:
+        raise ImageTooLarge(
+            f"with the detection border the {options.detector_backend} detector would get "
+            f"{width}x{height} = {width * height:,} pixels, more than the {limit:,} it can take "
+            "(pass detection_border=0, align=False or a smaller image)"
         )
 
 
@@ -283,6 +379,12 @@ def detect_faces(
     detector = _detector_for(options)
     if detector is None:
         return [_whole_image(img)]
+    return _detect_framed(detector, img, options)
+
+
+def _detect_framed(detector: Detector, img: NDArray[Any], options: ExtractOptions) -> List[DetectedFace]:
+    """One image through ``detector``: size check, border, detection, crops."""
+    check_detector_input(detector, img.shape, options)
     frame = frame_image(img, options.border_fraction)
     (regions,) = detector.detect_faces_batch([frame.pixels])
     return _faces_from_regions(regions, frame, options)
@@ -387,12 +489,17 @@ def _responses(result: ImageResult, options: ExtractOptions) -> List[Dict[str, A
 
 
 def to_response(face: DetectedFace, width: int, height: int, options: ExtractOptions) -> Dict[str, Any]:
-    """One face as deepface's dict: ``face``, ``facial_area`` and ``confidence``."""
-    return {
+    """One face as deepface's dict: ``face``, ``facial_area`` and ``confidence`` (and
+    ``is_real``, ``antispoof_score`` with anti-spoofing)."""
+    response = {
         "face": _format_pixels(face.img, options),
         "facial_area": facial_area_dict(face.facial_area, width, height),
         "confidence": rounded_confidence(face),
     }
+    if options.anti_spoofing:
+        response["is_real"] = face.is_real
+        response["antispoof_score"] = face.antispoof_score
+    return response
 
 
 def rounded_confidence(face: DetectedFace) -> float:
@@ -439,8 +546,9 @@ def _format_pixels(pixels: NDArray[Any], options: ExtractOptions) -> NDArray[Any
         logger.warning("grayscale is deprecated; use color_face='gray' instead")
     if options.grayscale or options.color_face == "gray":
         pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
-    # The maximum before the channels are reversed: the same value, 100x faster on the
-    # contiguous array than on the reversed view.
+    # deepface 0.0.103 divides only when the maximum is above 1 (an all-dark face, max <= 1,
+    # stays as it is). The maximum is taken before the channels are reversed: the same
+    # value, 100x faster on the contiguous array than on the reversed view.
     scale = options.normalize_face and pixels.max() > 1
     if not options.grayscale and options.color_face == "rgb":
         pixels = pixels[:, :, ::-1]

@@ -1,4 +1,10 @@
-"""Model registry: each model is built once per process, thread-safely, and reused."""
+"""Model registry: each model is built once per process, thread-safely, and reused.
+
+Thread safety of the models themselves: each one either is safe to share (TensorFlow
+graphs, onnxruntime sessions, torch modules in inference) or serialises its stateful
+calls with its own lock (OpenCV cascades and DNN nets, ultralytics' predictor, dlib,
+mediapipe). ``tests/test_threads.py`` checks every detector from many threads.
+"""
 
 import importlib
 import threading
@@ -12,6 +18,8 @@ logger = get_logger(__name__)
 
 _DETECTION = "deepface.models.face_detection"
 _RECOGNITION = "deepface.models.facial_recognition"
+_DEMOGRAPHY = "deepface.models.demography"
+_SPOOFING = "deepface.models.spoofing"
 
 
 @dataclass(frozen=True)
@@ -65,21 +73,35 @@ FACIAL_RECOGNITION: Dict[str, ModelSpec] = {
     "Buffalo_L": ModelSpec(f"{_RECOGNITION}.Buffalo_L:Buffalo_L"),
 }
 
+FACIAL_ATTRIBUTES: Dict[str, ModelSpec] = {
+    "Age": ModelSpec(f"{_DEMOGRAPHY}.Age:ApparentAgeClient"),
+    "Gender": ModelSpec(f"{_DEMOGRAPHY}.Gender:GenderClient"),
+    "Race": ModelSpec(f"{_DEMOGRAPHY}.Race:RaceClient"),
+    "Emotion": ModelSpec(f"{_DEMOGRAPHY}.Emotion:EmotionClient"),
+}
+
+SPOOFING: Dict[str, ModelSpec] = {
+    "Fasnet": ModelSpec(f"{_SPOOFING}.FasNet:Fasnet"),
+}
+
 MODELS: Dict[str, Dict[str, ModelSpec]] = {
     "face_detector": FACE_DETECTORS,
     "facial_recognition": FACIAL_RECOGNITION,
+    "facial_attribute": FACIAL_ATTRIBUTES,
+    "spoofing": SPOOFING,
 }
 
 
 _cache: Dict[Tuple[str, str, Hashable], Any] = {}
-_lock = threading.Lock()
+_build_locks: Dict[Tuple[str, str, Hashable], threading.Lock] = {}
+_lock = threading.Lock()  # guards the two dictionaries, never held during a build
 
 
 def build_model(task: str, model_name: str, **options: Any) -> Any:
     """Return the model ``model_name`` for ``task``, building it on first use.
 
     Args:
-        task: ``"facial_recognition"`` or ``"face_detector"``.
+        task: ``"facial_recognition"``, ``"face_detector"``, ``"facial_attribute"`` or ``"spoofing"``.
         model_name: a name deepface accepts for that task, e.g. ``"VGG-Face"`` or ``"mtcnn"``.
         **options: keyword arguments for the model's constructor (for example
             ``min_confidence`` or ``device`` for YOLO). Each distinct set of options is a
@@ -94,12 +116,18 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
             f"unknown {task} {model_name!r}; choose one of: {', '.join(sorted(specs))}"
         )
     key = (task, model_name, _freeze(options))
+    model = _cache.get(key)
+    if model is not None:
+        return model
     with _lock:
+        build_lock = _build_locks.setdefault(key, threading.Lock())
+    with build_lock:  # one build per model; other models' builds and cache hits go on
         model = _cache.get(key)
         if model is None:
             logger.debug("building %s %s with %s", task, model_name, options)
             model = spec.build(**options)
-            _cache[key] = model
+            with _lock:
+                _cache[key] = model
     return model
 
 
@@ -107,6 +135,15 @@ def clear_cache() -> None:
     """Forget every built model (tests use this after changing weight files)."""
     with _lock:
         _cache.clear()
+        _build_locks.clear()
+
+
+def forget(task: str, model_name: str) -> None:
+    """Forget every cached build of one model (all its option sets)."""
+    with _lock:
+        for key in [key for key in _cache if key[:2] == (task, model_name)]:
+            del _cache[key]
+            _build_locks.pop(key, None)
 
 
 def _freeze(options: Dict[str, Any]) -> Hashable:

@@ -13,6 +13,7 @@ what they share: decoding ahead (:class:`Prefetcher`), the per-input record
 """
 
 import os
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,10 +22,20 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optiona
 from numpy.typing import NDArray
 
 from deepface.commons import image_utils
-from deepface.commons.exceptions import BatchFaceNotDetected, BatchImageLoadError, FaceNotDetected, ImageLoadError
+from deepface.commons.exceptions import (
+    SYSTEMIC_ERRORS,
+    BatchFaceNotDetected,
+    BatchImageLoadError,
+    FaceNotDetected,
+    ImageLoadError,
+    ModelFailure,
+)
+from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace
 
 DEFAULT_BATCH_SIZE = 32
+
+logger = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -41,6 +52,8 @@ class ImageResult:
         shape: the decoded image's shape.
         error: the exception that stopped this input, if any.
         outputs: the model stage's output for each face (same order as ``faces``).
+        image: the decoded image, kept only while a later stage needs the original
+            pixels (anti-spoofing crops around each face).
     """
 
     index: int
@@ -49,6 +62,12 @@ class ImageResult:
     shape: Tuple[int, ...] = ()
     error: Optional[Exception] = None
     outputs: List[Any] = field(default_factory=list)
+    image: Optional[NDArray[Any]] = field(default=None, repr=False)
+
+
+def input_name(result: ImageResult, name_indices: bool = True) -> str:
+    """How messages name an input: ``input 3 (photo.jpg)`` in a batch, ``photo.jpg`` alone."""
+    return f"input {result.index} ({result.source})" if name_indices else result.source
 
 
 # ---------------------------------------------------------------- decoding ahead
@@ -69,6 +88,32 @@ def decode_threads() -> int:
 Decoded = Tuple[ImageResult, Optional[NDArray[Any]]]
 
 
+_pools: Dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def decode_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's decode thread pool with ``workers`` threads, created on first use
+    and shared by every call (a call no longer starts and joins its own threads)."""
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepface-decode")
+            _pools[workers] = pool
+        return pool
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked child inherits the pools but not their threads: start afresh."""
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
 class Prefetcher:
     """Decodes inputs ahead of the detector, in background threads, handed out in order.
 
@@ -76,17 +121,22 @@ class Prefetcher:
     ``lookahead`` ahead of what was handed out; only decoding runs in the background
     (OpenCV and Pillow release the GIL), so decoding overlaps detection. At most
     ``lookahead`` decoded images wait, besides those being processed.
+
+    When the caller's iterable raises, the inputs already taken from it are still handed
+    out; the exception is raised by the ``take`` that finds nothing else left.
     """
 
-    def __init__(self, imgs: Iterable[Any], lookahead: int, name_indices: bool) -> None:
+    def __init__(
+        self, imgs: Iterable[Any], lookahead: int, name_indices: bool, max_pixels: Optional[int] = None
+    ) -> None:
         self._inputs = enumerate(imgs)
         self._lookahead = max(1, lookahead)
         self._name_indices = name_indices
+        self._max_pixels = max_pixels
         self._pending: Deque["Future[Decoded]"] = deque()
+        self._source_error: Optional[BaseException] = None
         workers = decode_threads()
-        self._pool = (
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepface-decode") if workers else None
-        )
+        self._pool = decode_pool(workers) if workers else None
 
     def __enter__(self) -> "Prefetcher":
         return self
@@ -94,11 +144,17 @@ class Prefetcher:
     def __exit__(self, *exc: Any) -> None:
         for future in self._pending:
             future.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        for future in self._pending:
+            if not future.cancelled():
+                future.exception()  # wait: no decode of ours outlives the call
+        self._pending.clear()
 
     def take(self, count: int) -> List[Decoded]:
-        """The next ``count`` inputs, decoded (fewer at the end; empty when done)."""
+        """The next ``count`` inputs, decoded (fewer at the end; empty when done).
+
+        Raises the caller's iterable's exception once every input taken before it has
+        been handed out.
+        """
         taken = []
         while len(taken) < count:
             self._fill()
@@ -106,14 +162,21 @@ class Prefetcher:
                 break
             taken.append(self._pending.popleft().result())
         self._fill()
+        if not taken and self._source_error is not None:
+            error, self._source_error = self._source_error, None
+            raise error
         return taken
 
     def _fill(self) -> None:
-        while len(self._pending) < self._lookahead:
-            item = next(self._inputs, None)
+        while len(self._pending) < self._lookahead and self._source_error is None:
+            try:
+                item = next(self._inputs, None)
+            except Exception as error:  # the caller's generator failed: hand out what we have first
+                self._source_error = error
+                return
             if item is None:
                 return
-            self._pending.append(self._submit(load_one, item[0], item[1], self._name_indices))
+            self._pending.append(self._submit(load_one, item[0], item[1], self._name_indices, self._max_pixels))
 
     def _submit(self, function: Any, *args: Any) -> "Future[Any]":
         if self._pool is not None:
@@ -126,10 +189,12 @@ class Prefetcher:
         return done
 
 
-def load_one(index: int, item: Any, name_indices: bool) -> Decoded:
+def load_one(index: int, item: Any, name_indices: bool, max_pixels: Optional[int] = None) -> Decoded:
     """One input decoded, or its load error recorded (``load_image`` raises only that)."""
     try:
-        pixels, source = image_utils.load_image(item, index=index if name_indices else None)
+        pixels, source = image_utils.load_image(
+            item, index=index if name_indices else None, max_pixels=max_pixels
+        )
     except ImageLoadError as err:
         return ImageResult(index=index, source=err.source, error=err), None
     return ImageResult(index=index, source=source, shape=pixels.shape), pixels
@@ -140,44 +205,99 @@ def load_one(index: int, item: Any, name_indices: bool) -> Decoded:
 
 def map_faces_in_batches(
     results: Iterable[ImageResult],
-    forward: Callable[[List[DetectedFace]], List[Any]],
+    forward: Callable[[List[Any]], List[Any]],
     batch_size: int,
+    item: Optional[Callable[[ImageResult, DetectedFace], Any]] = None,
 ) -> Iterator[ImageResult]:
     """Run ``forward`` over the faces of many images, ``batch_size`` faces per call.
+
+    ``forward`` gets the faces themselves, or ``item(result, face)`` for each when given
+    (e.g. the original image with the face's box).
 
     Results arrive in input order; faces of consecutive images are pooled until
     ``batch_size`` of them wait, then ``forward`` runs on them in slices of at most
     ``batch_size`` and each image's ``outputs`` receive its faces' outputs, regrouped by
     position. Results are yielded in input order once their faces are done; failed
     inputs pass through untouched. At most ``batch_size`` faces (plus one image's) wait.
+    When the results' stream raises, those taken before it are finished and yielded,
+    then the exception propagates.
     """
     waiting: List[ImageResult] = []
     waiting_faces = 0
-    for result in results:
+    upstream = iter(results)
+    while True:
+        try:
+            result = next(upstream)
+        except StopIteration:
+            break
+        except Exception:  # the inputs' stream failed: finish what was taken, then re-raise
+            yield from _run_forward(waiting, forward, batch_size, item)
+            raise
         waiting.append(result)
         if result.error is None:
             waiting_faces += len(result.faces)
         if waiting_faces >= batch_size:
-            yield from _run_forward(waiting, forward, batch_size)
+            yield from _run_forward(waiting, forward, batch_size, item)
             waiting, waiting_faces = [], 0
-    yield from _run_forward(waiting, forward, batch_size)
+    yield from _run_forward(waiting, forward, batch_size, item)
 
 
-def _run_forward(
-    results: List[ImageResult], forward: Callable[[List[DetectedFace]], List[Any]], batch_size: int
-) -> List[ImageResult]:
+Forward = Callable[[List[Any]], List[Any]]
+ItemOf = Optional[Callable[[ImageResult, DetectedFace], Any]]
+
+
+def _run_forward(results: List[ImageResult], forward: Forward, batch_size: int, item: ItemOf = None) -> List[ImageResult]:
+    """Fill each result's ``outputs``; when a pass fails, each image of it is retried alone
+    and one whose faces still fail gets a :class:`ModelFailure` (the others keep theirs)."""
     owners = [(result, k) for result in results if result.error is None for k in range(len(result.faces))]
     for result in results:
         if result.error is None:
             result.outputs = [None] * len(result.faces)
     for start in range(0, len(owners), batch_size):
         chunk = owners[start : start + batch_size]
-        outputs = forward([result.faces[k] for result, k in chunk])
-        if len(outputs) != len(chunk):
-            raise RuntimeError(f"the model stage gave {len(outputs)} outputs for {len(chunk)} faces")
-        for (result, k), output in zip(chunk, outputs):
-            result.outputs[k] = output
+        try:
+            _forward_chunk(chunk, forward, item)
+        except SYSTEMIC_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001  (find the image that failed: each one alone)
+            for result in {id(result): result for result, _ in chunk}.values():
+                _forward_alone(result, [k for owner, k in chunk if owner is result], forward, item)
     return results
+
+
+def _forward_chunk(chunk: List[Tuple[ImageResult, int]], forward: Forward, item: ItemOf) -> None:
+    faces = [result.faces[k] for result, k in chunk]
+    if item is not None:
+        faces = [item(result, face) for (result, _), face in zip(chunk, faces)]
+    outputs = forward(faces)
+    if len(outputs) != len(chunk):
+        raise RuntimeError(f"the model stage gave {len(outputs)} outputs for {len(chunk)} faces")
+    for (result, k), output in zip(chunk, outputs):
+        result.outputs[k] = output
+
+
+def _forward_alone(result: ImageResult, face_indices: List[int], forward: Forward, item: ItemOf) -> None:
+    try:
+        _forward_chunk([(result, k) for k in face_indices], forward, item)
+    except SYSTEMIC_ERRORS:
+        raise
+    except Exception as error:  # noqa: BLE001  (an engine's failure on these faces is this input's error)
+        logger.debug("the model stage failed on input %d", result.index, exc_info=True)
+        failure = ModelFailure(
+            f"the model failed on this input's faces: {qualified_name(error)}: {error}",
+            index=result.index,
+            source=result.source,
+        )
+        failure.__cause__ = error
+        result.error = failure
+        result.outputs = []
+
+
+def qualified_name(error: BaseException) -> str:
+    """``cv2.error``, ``ValueError``: an exception's type as its user would import it."""
+    module = type(error).__module__
+    name = type(error).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
 
 
 # ---------------------------------------------------------------- API conventions

@@ -31,7 +31,9 @@ def resize_image(img: NDArray[Any], target_size: Tuple[int, int]) -> NDArray[Any
     batch, divided by 255 when its maximum is above 1."""
     height, width = target_size
     factor = min(height / img.shape[0], width / img.shape[1])
-    resized = cv2.resize(img, (int(img.shape[1] * factor), int(img.shape[0] * factor)))
+    # At least one pixel each way: a very long, thin face would otherwise round to 0.
+    new_width, new_height = max(1, int(img.shape[1] * factor)), max(1, int(img.shape[0] * factor))
+    resized = cv2.resize(img, (new_width, new_height))
     pad_y, pad_x = height - resized.shape[0], width - resized.shape[1]
     padding = [(pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2)]
     padding += [(0, 0)] * (resized.ndim - 2)

@@ -5,6 +5,7 @@ offline), so each image is its own forward pass.
 """
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
@@ -87,21 +88,27 @@ def greedy_nms(boxes: NDArray[Any], scores: NDArray[Any], iou_threshold: float) 
     return keep
 
 
+def current_threshold(threshold: Optional[float]) -> float:
+    """The keyword if given, else ``$CENTERFACE_THRESHOLD`` (read now, as deepface does), else 0.35."""
+    return float(threshold if threshold is not None else os.getenv(THRESHOLD_ENV, str(DEFAULT_THRESHOLD)))
+
+
 class CenterFaceClient(Detector):
     """CenterFace. Args: ``threshold`` (else ``$CENTERFACE_THRESHOLD``, else 0.35)."""
 
     def __init__(self, threshold: Optional[float] = None) -> None:
-        self.threshold = float(threshold if threshold is not None
-                               else os.getenv(THRESHOLD_ENV, str(DEFAULT_THRESHOLD)))
+        self.threshold = threshold  # None: deepface's variable, read at every call
         self.net = cv2.dnn.readNetFromONNX(weight_utils.download_weights_if_necessary(*WEIGHTS))
+        self._lock = threading.Lock()  # an OpenCV net holds its input between calls
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
         geometry = InputGeometry.for_image(img.shape[0], img.shape[1])
         blob = cv2.dnn.blobFromImage(img, scalefactor=1.0, size=(geometry.width, geometry.height),
                                      mean=(0, 0, 0), swapRB=True, crop=False)
-        self.net.setInput(blob)
-        heatmap, scale, offset, landmarks = self.net.forward(OUTPUTS)
-        boxes, points = decode(heatmap, scale, offset, landmarks, geometry, self.threshold)
+        with self._lock:
+            self.net.setInput(blob)
+            heatmap, scale, offset, landmarks = self.net.forward(OUTPUTS)
+        boxes, points = decode(heatmap, scale, offset, landmarks, geometry, current_threshold(self.threshold))
         return regions_from_decoded(boxes, points)
 
 

@@ -1,5 +1,6 @@
 """dlib's HOG face detector with its 5-point shape predictor for the eyes."""
 
+import threading
 from typing import Any, List
 
 from numpy.typing import NDArray
@@ -29,10 +30,12 @@ class DlibClient(Detector):
         )
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(predictor)
+        self._lock = threading.Lock()  # dlib does not promise that its objects are safe to share
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
-        detections, scores, _ = self.detector.run(img, UPSAMPLE_TIMES)
-        return [self._to_region(img, det, score) for det, score in zip(detections, scores)]
+        with self._lock:
+            detections, scores, _ = self.detector.run(img, UPSAMPLE_TIMES)
+            return [self._to_region(img, det, score) for det, score in zip(detections, scores)]
 
     def _to_region(self, img: NDArray[Any], detection: Any, score: float) -> FacialAreaRegion:
         y = int(max(0, detection.top()))

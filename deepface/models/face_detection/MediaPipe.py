@@ -1,6 +1,7 @@
 """Google MediaPipe's face detector (0.10.14, model shipped in the package); loops."""
 
 import os
+import threading
 from typing import Any, List, Optional
 
 from numpy.typing import NDArray
@@ -39,11 +40,13 @@ class MediaPipeClient(Detector):
         self.model = mp.solutions.face_detection.FaceDetection(
             min_detection_confidence=self.min_confidence, model_selection=self.model_selection
         )
+        self._lock = threading.Lock()  # a mediapipe solution graph runs one image at a time
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
         # deepface hands mediapipe the BGR image as it is; so does this package, so that
         # it finds the same faces.
-        found = self.model.process(img)
+        with self._lock:
+            found = self.model.process(img)
         if found.detections is None:
             return []
         height, width = img.shape[:2]

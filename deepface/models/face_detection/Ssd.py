@@ -4,6 +4,7 @@ Every image is resized to 300x300, so any batch stacks into one blob and runs as
 forward pass; the detection rows carry their image's index in the blob.
 """
 
+import threading
 from typing import Any, List, Sequence
 
 import cv2
@@ -56,6 +57,7 @@ class SsdClient(Detector):
         prototxt = weight_utils.download_weights_if_necessary(*PROTOTXT)
         weights = weight_utils.download_weights_if_necessary(*CAFFEMODEL)
         self.model = cv2.dnn.readNetFromCaffe(prototxt, weights)
+        self._lock = threading.Lock()  # an OpenCV net holds its input between calls
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
         return self.detect_faces_batch([img])[0]
@@ -64,8 +66,10 @@ class SsdClient(Detector):
         results: List[List[FacialAreaRegion]] = []
         for chunk in chunked(list(imgs), MAX_BATCH):
             resized = [cv2.resize(img.astype(np.uint8, copy=False), (INPUT_SIZE, INPUT_SIZE)) for img in chunk]
-            self.model.setInput(cv2.dnn.blobFromImages(resized))
-            rows = self.model.forward()[0][0]
+            blob = cv2.dnn.blobFromImages(resized)
+            with self._lock:
+                self.model.setInput(blob)
+                rows = self.model.forward()[0][0]
             results.extend(
                 decode_detections(rows, k, img.shape[1], img.shape[0]) for k, img in enumerate(chunk)
             )

@@ -1,6 +1,7 @@
 """YOLO face detectors (v8, v11, v12) through ultralytics: one class, parameterised by model."""
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -67,7 +68,8 @@ class YoloClient(Detector):
 
     Args:
         model_name: one of :data:`YOLO_MODELS` (``"yolov8n"``, ``"yolov11s"``, ...).
-        min_confidence: the detection threshold (see :func:`resolve_confidence`).
+        min_confidence: the detection threshold (see :func:`resolve_confidence`; without it
+            the environment variable is read at every call, as deepface reads it).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; ``None`` lets ultralytics pick the GPU
             when there is one.
         engine: ``"torch"`` (ultralytics' predictor, as deepface runs it) or ``"onnx"``
@@ -90,7 +92,7 @@ class YoloClient(Detector):
         if engine not in ENGINES:
             raise ValueError(f"unknown YOLO engine {engine!r}; choose one of {ENGINES}")
         self.model_name = model_name
-        self.min_confidence = resolve_confidence(min_confidence)
+        self.min_confidence = min_confidence  # None: deepface's variable, read at every call
         self.device = device
         self.engine = engine
         self.group_batch = choose_group_batch(group_batch, self._on_gpu(), GPU_GROUP_BATCH)
@@ -100,7 +102,8 @@ class YoloClient(Detector):
         self.onnx: Optional[OnnxYolo] = None
         if engine == "onnx":
             has_keypoints = self.model.task == "pose"  # v8 face models give eyes; v11 ones do not
-            self.onnx = OnnxYolo(self.weights_path, self.min_confidence, has_keypoints)
+            self.onnx = OnnxYolo(self.weights_path, has_keypoints)
+        self._predictor_lock = threading.Lock()  # ultralytics' predictor keeps per-call state
 
     def _on_gpu(self) -> bool:
         if self.engine == "onnx":
@@ -135,12 +138,14 @@ class YoloClient(Detector):
 
     def _predict(self, imgs: List[NDArray[Any]]) -> List[Detections]:
         """Detections for images of one shape, by the chosen engine."""
+        confidence = resolve_confidence(self.min_confidence)
         if self.onnx is not None:
-            return self.onnx.predict(imgs)
+            return self.onnx.predict(imgs, confidence)  # onnxruntime sessions are safe to share
         source = imgs[0] if len(imgs) == 1 else imgs  # one image goes in as deepface passes it
-        results = self.model.predict(
-            source, verbose=False, show=False, conf=self.min_confidence, device=self.device
-        )
+        with self._predictor_lock:
+            results = self.model.predict(
+                source, verbose=False, show=False, conf=confidence, device=self.device
+            )
         return [_detections_of(result) for result in results]
 
 

@@ -1,6 +1,7 @@
 """YuNet through OpenCV's ``FaceDetectorYN`` (loops: it takes one image at a time)."""
 
 import os
+import threading
 from typing import Any, List, Optional
 
 import cv2
@@ -63,15 +64,17 @@ class YuNetClient(Detector):
                 f"yunet needs OpenCV >= 4.8 with FaceDetectorYN, found {cv2.__version__}: "
                 "pip install 'opencv-contrib-python-headless>=4.8,<5'"
             )
-        self.score_threshold = resolve_threshold(score_threshold)
+        self.score_threshold = score_threshold  # None: deepface's variable, read at every call
         path = weight_utils.download_weights_if_necessary(*WEIGHTS)
         self.model = cv2.FaceDetectorYN.create(path, "", (0, 0))
+        self._lock = threading.Lock()  # FaceDetectorYN keeps its input size and threshold
 
     def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
         factor = shrink_factor(img.shape[0], img.shape[1])
         if factor != 1.0:
             img = cv2.resize(img, (int(img.shape[1] * factor), int(img.shape[0] * factor)))
-        self.model.setInputSize((img.shape[1], img.shape[0]))
-        self.model.setScoreThreshold(self.score_threshold)
-        _, rows = self.model.detect(np.ascontiguousarray(img))
+        with self._lock:
+            self.model.setInputSize((img.shape[1], img.shape[0]))
+            self.model.setScoreThreshold(resolve_threshold(self.score_threshold))
+            _, rows = self.model.detect(np.ascontiguousarray(img))
         return regions_from_rows(rows, factor)

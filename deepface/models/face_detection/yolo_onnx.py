@@ -55,7 +55,7 @@ def export_onnx(weights_path: str) -> str:
 class OnnxYolo:
     """Runs a YOLO face model exported to ONNX, as ultralytics' predictor would run it."""
 
-    def __init__(self, weights_path: str, min_confidence: float, has_keypoints: bool) -> None:
+    def __init__(self, weights_path: str, has_keypoints: bool) -> None:
         try:
             import onnxruntime
             import torch
@@ -69,16 +69,15 @@ class OnnxYolo:
         self.session = onnxruntime.InferenceSession(export_onnx(weights_path), providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.letterbox = LetterBox((IMAGE_SIZE, IMAGE_SIZE), auto=True, stride=STRIDE)
-        self.min_confidence = min_confidence
         self.has_keypoints = has_keypoints
 
-    def predict(self, imgs: Sequence[NDArray[Any]]) -> List[Detections]:
+    def predict(self, imgs: Sequence[NDArray[Any]], min_confidence: float) -> List[Detections]:
         """Detections for images of one shape, in one forward pass."""
         boxed = np.stack([self.letterbox(image=img) for img in imgs])
         tensor = np.ascontiguousarray(boxed[..., ::-1].transpose(0, 3, 1, 2)).astype(np.float32) / 255
         (raw,) = self.session.run(None, {self.input_name: tensor})[:1]
         kept = self._nms.non_max_suppression(
-            self._torch.from_numpy(raw), self.min_confidence, NMS_IOU,
+            self._torch.from_numpy(raw), min_confidence, NMS_IOU,
             max_det=MAX_DETECTIONS, nc=1,
         )
         return [self._detections(pred, tensor.shape[2:], img.shape) for pred, img in zip(kept, imgs)]
