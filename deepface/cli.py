@@ -3,39 +3,87 @@
     deepface extract-faces photos/ more.jpg --detector-backend mtcnn --output faces.jsonl --crops crops/
     deepface represent photos/ --model-name Facenet --output embeddings.parquet
 
-``extract-faces`` writes one JSON line per image: its path and its faces (``facial_area``,
-``confidence``), or the error that stopped it. ``represent`` writes one row per face
-(Parquet or NumPy ``.npz``). Unreadable and faceless images are recorded; the run goes on.
+``extract-faces`` writes one JSON line per image, in input order::
+
+    {"path": "photos/a.jpg",
+     "faces": [{"facial_area": {...}, "confidence": 0.98,
+                "crop": "crops/000000_a_face0.jpg", "crop_error": null}],
+     "error": null}
+
+``error`` is why the image failed (unreadable, no face), else ``null``. The ``crop`` and
+``crop_error`` keys are there only with ``--crops``: ``crop`` is the file written for that
+face, or ``null`` when it could not be written, and then ``crop_error`` says why. Crops are
+named ``NNNNNN_NAME_faceK.jpg``: the input's position among all inputs, its file name, the
+face's number. ``represent`` writes one row per face (Parquet or NumPy ``.npz``).
+
+Output is never lost: a file output is written beside its target and renamed over it when
+the run ends, so a run that cannot start, breaks off or is interrupted leaves an existing
+target as it was. ``extract-faces --resume`` appends to its target instead, line by line,
+skipping the inputs it already records (by path) and cutting away a torn last line.
+Unreadable and faceless images are recorded and the run goes on. Exit status: 0 every
+input worked (every crop written), 1 some inputs failed, 2 bad usage or a run that could
+not start or broke off, 130 interrupted.
 """
 
 import argparse
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Tuple
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Protocol,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 import cv2
 import numpy as np
 
 from deepface import DeepFace, __version__
 from deepface.commons.image_utils import expand_image_paths
-from deepface.modules.detection import DEFAULT_BATCH_SIZE, ExtractOptions, ImageResult, iter_extract_faces
+from deepface.modules.detection import SKIP, DEFAULT_BATCH_SIZE, ExtractOptions, ImageResult, iter_extract_faces
 from deepface.modules.preprocessing import NORMALIZATIONS
 
 logger = logging.getLogger(__name__)
 
-#: Exit statuses: every input worked; some inputs failed; bad usage or a run that could not start.
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+#: Exit statuses: every input worked; some inputs failed; bad usage or a run that could not
+#: start or broke off; interrupted (Ctrl-C), as shells report SIGINT.
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: Rows buffered before a Parquet row group is written (bounds the memory of ``represent``).
 PARQUET_ROWS_PER_GROUP = 1024
 OUTPUT_FORMATS = (".parquet", ".npz")
+STDOUT = "-"
+#: The name of an ``extract-faces`` crop, and the pattern that ``--overwrite`` removes.
+CROP_NAME = "{index:06d}_{stem}_face{face}.jpg"
+CROP_PATTERN = re.compile(r"\d{6,}_.*_face\d+\.jpg")
+#: How every ``extract-faces`` JSON line starts (``json.dumps`` of a dict whose first key is ``path``).
+LINE_START = b'{"path": '
+EXTRACT_EXIT_STATUS = (
+    "Exit status: 0 every input worked (and every crop was written), 1 some inputs failed "
+    "(unreadable, no face, a crop not written), 2 bad usage or a run that could not start or "
+    "broke off (an existing --output left as it was), 130 interrupted."
+)
 
 
 class UsageError(Exception):
-    """A bad command line or an unusable environment: reported, exit status 2."""
+    """A bad command line, an unusable environment or a broken-off run: reported, exit status 2."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, with what became of its output: reported, exit status 130."""
 
 
 # ---------------------------------------------------------------- the parser
@@ -51,10 +99,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_extract_parser(commands: Any) -> None:
-    extract = commands.add_parser("extract-faces", help="detect and crop faces in images")
+    extract = commands.add_parser(
+        "extract-faces",
+        help="detect and crop faces in images",
+        description="Detect the faces of every input; one JSON line per input (its faces, or the "
+        "error that stopped it). " + EXTRACT_EXIT_STATUS,
+    )
     _add_detection_arguments(extract)
-    extract.add_argument("--output", default="-", help="JSON lines file (default: stdout)")
-    extract.add_argument("--crops", metavar="DIR", help="write each aligned face crop here")
+    extract.add_argument(
+        "--output",
+        default=STDOUT,
+        metavar="FILE",
+        help="JSON lines file, written beside FILE and renamed over it when the run ends, so a "
+        "run that fails or is interrupted leaves FILE as it was (default: stdout, line by line)",
+    )
+    extract.add_argument(
+        "--resume",
+        action="store_true",
+        help="append to --output FILE instead of replacing it, skipping the inputs whose path "
+        "already has a line there (failed ones too: delete their lines to retry them); a torn "
+        "last line left by a crash is cut away first, and its input done again. Needs --output "
+        "FILE; --crops may then hold the earlier run's crops",
+    )
+    extract.add_argument(
+        "--crops",
+        metavar="DIR",
+        help="write each aligned face crop here as NNNNNN_NAME_faceK.jpg (NNNNNN: the input's "
+        "position); DIR must be new or empty, unless --overwrite or --resume",
+    )
+    extract.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --crops: first delete an earlier run's crops from DIR (only files named as "
+        "crops are; others stay)",
+    )
 
 
 def _add_represent_parser(commands: Any) -> None:
@@ -62,7 +140,8 @@ def _add_represent_parser(commands: Any) -> None:
         "represent",
         help="embed the faces in images",
         description="Embed every face of every input; one row per face, one error row per failed input. "
-        "Exit status: 0 all inputs worked, 1 some failed, 2 usage or start-up error.",
+        "Exit status: 0 all inputs worked, 1 some failed, 2 bad usage or a run that could not start "
+        "or broke off (an existing --output left as it was), 130 interrupted.",
     )
     _add_detection_arguments(represent)
     represent.add_argument("--model-name", required=True, metavar="NAME", help="recognition model, e.g. Facenet")
@@ -124,6 +203,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as error:
         print(f"deepface: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt as error:
+        print(f"deepface: {error or 'interrupted'}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -154,9 +236,35 @@ def parse_detector_options(items: List[str]) -> Dict[str, Any]:
     return options
 
 
+def check_detector(backend: str, options: Dict[str, Any]) -> None:
+    """Build the detector now (it is cached for the run), so that an unknown name, a bad
+    option or missing weights stop the command before any output is touched."""
+    if backend == SKIP:
+        return
+    try:
+        DeepFace.build_model(backend, task="face_detector", **options)
+    except Exception as error:
+        logger.debug("detector %s could not be built", backend, exc_info=True)
+        raise UsageError(f"detector {backend!r}: {type(error).__name__}: {error}") from error
+
+
+def check_output_file(output: str) -> None:
+    """An output file must name a file (not a folder) in an existing folder."""
+    if os.path.isdir(output):
+        raise UsageError(f"--output {output} is a folder, not a file")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise UsageError(f"no such folder for --output: {folder}")
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as ``"ExceptionName: message"``."""
+    return f"{type(error).__name__}: {error}"
+
+
 def error_text(result: ImageResult) -> Optional[str]:
     """Why an input failed, as ``"ExceptionName: message"``; ``None`` when it worked."""
-    return None if result.error is None else f"{type(result.error).__name__}: {result.error}"
+    return None if result.error is None else describe_error(result.error)
 
 
 def _with_progress(stream: Any, total: int, disable: bool) -> Any:
@@ -167,12 +275,153 @@ def _with_progress(stream: Any, total: int, disable: bool) -> Any:
     return tqdm(stream, total=total, unit="img", disable=disable, file=sys.stderr)
 
 
+@dataclass
+class RunTally:
+    """What a run did: inputs written, faces found, inputs that failed, inputs skipped (``--resume``)."""
+
+    images: int = 0
+    faces: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def report_run(tally: RunTally, where: str) -> int:
+    """Print the run's summary on stderr; the exit status: 1 when some inputs failed, else 0."""
+    skipped = f", {tally.skipped} already recorded (skipped)" if tally.skipped else ""
+    print(f"{tally.images} images, {tally.faces} faces, {tally.failed} failed{skipped}", file=sys.stderr)
+    if tally.failed:
+        print(f"deepface: {tally.failed} of {tally.images} inputs failed (see {where})", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- output that is never lost
+
+
+def left_as_it_was(output: str) -> str:
+    """What became of a file output (or stdout) that was not replaced."""
+    if output == STDOUT:
+        return "nothing written"
+    return f"{output} left as it was" if os.path.exists(output) else f"{output} not written"
+
+
+@contextmanager
+def at_start_up(output: str) -> Iterator[None]:
+    """Report a failure of the block (preparing a run) as a usage error naming the untouched output."""
+    try:
+        yield
+    except UsageError as error:
+        raise UsageError(f"{error} ({left_as_it_was(output)})") from error
+    except Exception as error:
+        logger.debug("the run could not start", exc_info=True)
+        raise UsageError(f"{describe_error(error)} ({left_as_it_was(output)})") from error
+
+
+@contextmanager
+def reported_if_broken_off(fate: Callable[[], str]) -> Iterator[None]:
+    """Report an exception that breaks off the block as a usage error, and Ctrl-C as
+    :class:`RunInterrupted`, each followed by ``fate()``: what became of the output."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as error:
+        logger.debug("the run broke off", exc_info=True)
+        raise UsageError(f"{describe_error(error)} ({fate()})") from error
+    except KeyboardInterrupt as error:
+        raise RunInterrupted(f"interrupted ({fate()})") from error
+
+
+@contextmanager
+def atomic_output(output: str) -> Iterator[str]:
+    """A temporary path beside ``output``: renamed over it when the block ends normally,
+    removed (``output`` untouched) when it raises, Ctrl-C included."""
+    temp = _temporary_beside(output)
+    try:
+        yield temp
+        _sync_to_disk(temp)
+        os.replace(temp, output)
+    finally:
+        if os.path.exists(temp):  # the block broke off, or the rename failed
+            os.remove(temp)
+
+
+def _temporary_beside(output: str) -> str:
+    folder, name = os.path.split(os.path.abspath(output))
+    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temp, 0o666 & ~umask)  # the mode a plain open() would give, not mkstemp's 0600
+    return temp
+
+
+def _sync_to_disk(path: str) -> None:
+    """Flush a closed file's data to disk, so that a crash after the rename cannot leave it empty."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
 # ---------------------------------------------------------------- extract-faces
 
 
 def extract_faces_command(args: argparse.Namespace) -> int:
-    paths = input_paths(args.inputs)
-    options = ExtractOptions(
+    """Detect the faces of every input into ``args.output``; 1 when some inputs failed."""
+    options, paths, recorded = _prepare_extraction(args)
+    if args.resume:
+        _cut_torn_tail(args.output, recorded.keep_bytes)
+    if args.crops:
+        _prepare_crops_folder(args.crops, args.overwrite)
+    pending = [index for index, path in enumerate(paths) if os.path.normpath(path) not in recorded.paths]
+    tally = RunTally(skipped=len(paths) - len(pending))
+    with _jsonl_output(args.output, args.resume, tally) as out:
+        _extract_into(out, FaceJob(paths, pending, options, args.crops), tally, args.no_progress)
+    return report_run(tally, "the error and crop_error fields")
+
+
+class RecordedLines(NamedTuple):
+    """An existing JSONL output: the (normalised) paths it records, and its bytes worth keeping."""
+
+    paths: Set[str]
+    keep_bytes: int
+
+
+class FaceJob(NamedTuple):
+    """The inputs of an ``extract-faces`` run: all paths, the positions to do, how, and where crops go."""
+
+    paths: List[str]
+    pending: List[int]
+    options: ExtractOptions
+    crops: Optional[str]
+
+
+def _prepare_extraction(args: argparse.Namespace) -> Tuple[ExtractOptions, List[str], RecordedLines]:
+    """Check the whole command line and build the detector, touching no output."""
+    with at_start_up(args.output):
+        detector_options = parse_detector_options(args.detector_option)
+        _check_extract_flags(args)
+        if args.output != STDOUT:
+            check_output_file(args.output)
+        if args.crops:
+            _check_crops_folder(args.crops, may_hold_files=args.overwrite or args.resume)
+        paths = input_paths(args.inputs)
+        recorded = read_recorded_lines(args.output) if args.resume else RecordedLines(set(), 0)
+        options = _extract_options(args, detector_options)
+        check_detector(args.detector_backend, detector_options)
+    return options, paths, recorded
+
+
+def _check_extract_flags(args: argparse.Namespace) -> None:
+    if args.resume and args.output == STDOUT:
+        raise UsageError("--resume needs --output FILE (it appends to that file)")
+    if args.overwrite and not args.crops:
+        raise UsageError("--overwrite applies to --crops DIR (--output FILE is always replaced whole)")
+    if args.overwrite and args.resume:
+        raise UsageError("--overwrite and --resume contradict each other: --resume keeps the earlier crops")
+
+
+def _extract_options(args: argparse.Namespace, detector_options: Dict[str, Any]) -> ExtractOptions:
+    return ExtractOptions(
         detector_backend=args.detector_backend,
         enforce_detection=True,  # a faceless image is recorded as such, not cropped whole
         align=not args.no_align,
@@ -182,41 +431,158 @@ def extract_faces_command(args: argparse.Namespace) -> int:
         max_faces=args.max_faces,
         batch_size=args.batch_size,
         detection_border=args.detection_border,
-        detector_options=parse_detector_options(args.detector_option),
+        detector_options=detector_options,
     )
-    if args.crops:
-        os.makedirs(args.crops, exist_ok=True)
-    failures = 0
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+
+
+def _check_crops_folder(folder: str, may_hold_files: bool) -> None:
+    """The crops folder must be new (in an existing folder) or writable, and empty unless allowed."""
+    if not os.path.exists(folder):
+        parent = os.path.dirname(os.path.abspath(folder))
+        if not os.path.isdir(parent):
+            raise UsageError(f"no such folder for --crops: {parent}")
+        return
+    if not os.path.isdir(folder):
+        raise UsageError(f"--crops {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--crops folder {folder} is not writable")
+    if os.listdir(folder) and not may_hold_files:
+        raise UsageError(
+            f"--crops folder {folder} is not empty: add --overwrite to replace an earlier run's "
+            "crops, or --resume to add to them"
+        )
+
+
+def _prepare_crops_folder(folder: str, overwrite: bool) -> None:
+    """Create the crops folder; with ``overwrite``, first delete an earlier run's crops from it."""
+    if overwrite and os.path.isdir(folder):
+        removed = remove_crops(folder)
+        print(f"deepface: removed {removed} crop files of an earlier run from {folder}", file=sys.stderr)
+    os.makedirs(folder, exist_ok=True)
+
+
+def remove_crops(folder: str) -> int:
+    """Delete the files of ``folder`` named as ``extract-faces`` names crops; how many."""
+    names = [entry.name for entry in os.scandir(folder) if entry.is_file() and CROP_PATTERN.fullmatch(entry.name)]
+    for name in names:
+        os.remove(os.path.join(folder, name))
+    return len(names)
+
+
+def read_recorded_lines(output: str) -> RecordedLines:
+    """The paths that an earlier run recorded in ``output`` (none when it does not exist).
+
+    A last line without its newline, left by a crash, is torn: it is not counted, and
+    ``keep_bytes`` ends before it. Any other line that is not one of this command's JSON
+    records stops the command (``output`` may not be what the user thinks it is).
+    """
+    paths: Set[str] = set()
+    if not os.path.exists(output):
+        return RecordedLines(paths, 0)
+    keep = 0
+    with open(output, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n") and _may_be_torn(line):
+                break  # the last line (it has no newline): cut away before appending
+            path = _recorded_path(line)
+            if path is None:
+                raise UsageError(f"--resume: line {number} of {output} is not a record of extract-faces")
+            paths.add(os.path.normpath(path))
+            keep += len(line)
+    return RecordedLines(paths, keep)
+
+
+def _may_be_torn(line: bytes) -> bool:
+    """Whether ``line`` can be the start of a line this command wrote."""
+    head = line[: len(LINE_START)]
+    return LINE_START.startswith(head)
+
+
+def _recorded_path(line: bytes) -> Optional[str]:
     try:
-        stream = iter_extract_faces(paths, options)
-        for result, faces in _with_progress(stream, len(paths), disable=args.no_progress):
-            failures += result.error is not None
-            _write_line(out, result, faces)
-            if args.crops and faces:
-                _save_crops(args.crops, result, faces)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    print(f"{len(paths)} images, {failures} without faces or unreadable", file=sys.stderr)
-    return EXIT_OK
+        record = json.loads(line)
+    except ValueError:
+        return None
+    path = record.get("path") if isinstance(record, dict) else None
+    return path if isinstance(path, str) else None
 
 
-def _write_line(out: IO[str], result: ImageResult, faces: List[Dict[str, Any]]) -> None:
-    record: Dict[str, Any] = {
-        "path": result.source,
-        "faces": [{"facial_area": f["facial_area"], "confidence": f["confidence"]} for f in faces],
+def _cut_torn_tail(output: str, keep_bytes: int) -> None:
+    if os.path.exists(output) and os.path.getsize(output) > keep_bytes:
+        cut = os.path.getsize(output) - keep_bytes
+        os.truncate(output, keep_bytes)
+        print(f"deepface: cut a torn last line ({cut} bytes) from {output}", file=sys.stderr)
+
+
+@contextmanager
+def _jsonl_output(output: str, resume: bool, tally: RunTally) -> Iterator[IO[str]]:
+    """Where the JSON lines go: stdout, ``output`` appended to (``resume``), or a temporary
+    file renamed over ``output`` at the end. A run that breaks off says what became of it."""
+    if output == STDOUT:
+        with reported_if_broken_off(lambda: f"{tally.images} lines written to stdout"):
+            yield sys.stdout
+    elif resume:
+
+        def appended() -> str:
+            return f"{tally.images} lines appended to {output}; run again with --resume to finish"
+
+        with reported_if_broken_off(appended), open(output, "a", encoding="utf-8") as out:
+            yield out
+    else:
+        with reported_if_broken_off(lambda: left_as_it_was(output)), atomic_output(output) as temp:
+            with open(temp, "w", encoding="utf-8") as out:
+                yield out
+
+
+def _extract_into(out: IO[str], job: FaceJob, tally: RunTally, no_progress: bool) -> None:
+    """Detect the pending inputs, save their crops, write one line each, count them."""
+    stream = iter_extract_faces([job.paths[index] for index in job.pending], job.options)
+    with closing(stream):  # stops the decoding threads when the run breaks off
+        for result, faces in _with_progress(stream, len(job.pending), disable=no_progress):
+            index = job.pending[result.index]
+            record = face_record(job.paths[index], result, faces)
+            if job.crops is not None:
+                _save_crops(job.crops, index, job.paths[index], faces, record["faces"])
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            tally.images += 1
+            tally.faces += len(faces)
+            tally.failed += record_failed(record)
+
+
+def face_record(path: str, result: ImageResult, faces: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The JSON record of one input, without crops (``path`` first: see ``LINE_START``)."""
+    return {
+        "path": path,
+        "faces": [{"facial_area": face["facial_area"], "confidence": face["confidence"]} for face in faces],
         "error": error_text(result),
     }
-    out.write(json.dumps(record) + "\n")
-    out.flush()
 
 
-def _save_crops(folder: str, result: ImageResult, faces: List[Dict[str, Any]]) -> None:
-    stem = f"{result.index:06d}_{os.path.splitext(os.path.basename(result.source))[0]}"
-    for k, face in enumerate(faces):
-        pixels = np.ascontiguousarray(face["face"])
-        cv2.imwrite(os.path.join(folder, f"{stem}_face{k}.jpg"), pixels)
+def record_failed(record: Dict[str, Any]) -> bool:
+    """Whether an input failed: no faces or unreadable, or a crop not written."""
+    return record["error"] is not None or any(face.get("crop_error") for face in record["faces"])
+
+
+def _save_crops(
+    folder: str, index: int, path: str, faces: List[Dict[str, Any]], face_records: List[Dict[str, Any]]
+) -> None:
+    """Write each face's crop, noting in its record the file written, or why not."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for k, (face, face_record_) in enumerate(zip(faces, face_records)):
+        file = os.path.join(folder, CROP_NAME.format(index=index, stem=stem, face=k))
+        problem = write_crop(file, face["face"])
+        face_record_["crop"] = None if problem else file
+        face_record_["crop_error"] = problem
+
+
+def write_crop(file: str, pixels: np.ndarray) -> Optional[str]:
+    """Write one crop; ``None`` when written, else why not."""
+    try:
+        written = cv2.imwrite(file, np.ascontiguousarray(pixels))
+    except Exception as error:  # cv2.error and the like: recorded, the run goes on
+        return describe_error(error)
+    return None if written else f"cv2.imwrite could not write {file}"
 
 
 # ---------------------------------------------------------------- represent
@@ -243,41 +609,33 @@ class EmbeddingWriter(Protocol):
     def abort(self) -> None: ...
 
 
-@dataclass
-class RunTally:
-    images: int = 0
-    faces: int = 0
-    failed: int = 0
-
-
 def represent_command(args: argparse.Namespace) -> int:
     """Embed every face of every input into ``args.output``; 1 when some inputs failed."""
     suffix = _output_suffix(args.output)
     if suffix == ".parquet":
         _import_pyarrow()
-    paths = input_paths(args.inputs)
-    kwargs = _represent_kwargs(args)
-    try:
+    with at_start_up(args.output):
+        kwargs = _represent_kwargs(args)
+        paths = input_paths(args.inputs)
+        check_detector(args.detector_backend, kwargs["detector_options"])
         dimension = int(DeepFace.build_model(args.model_name).output_shape)
-        stream = DeepFace.represent_iter(paths, **kwargs)
-        tally = _write_atomically(args.output, suffix, dimension, kwargs, stream, paths, args.no_progress)
-    except Exception as error:  # the run could not start (or broke off): the target is left as it was
-        logger.debug("represent failed", exc_info=True)
-        raise UsageError(f"{type(error).__name__}: {error} ({args.output} left as it was)") from error
-    print(f"{tally.images} images, {tally.faces} faces, {tally.failed} failed", file=sys.stderr)
-    if tally.failed:
-        print(f"deepface: {tally.failed} of {tally.images} inputs failed (see the error column)", file=sys.stderr)
-        return EXIT_SOME_FAILED
-    return EXIT_OK
+    tally = RunTally()
+    with reported_if_broken_off(lambda: left_as_it_was(args.output)), atomic_output(args.output) as temp:
+        writer = _open_writer(temp, suffix, dimension, kwargs)
+        try:
+            _write_rows(writer, DeepFace.represent_iter(paths, **kwargs), paths, tally, args.no_progress)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+    return report_run(tally, "the error column")
 
 
 def _output_suffix(output: str) -> str:
     suffix = os.path.splitext(output)[1].lower()
     if suffix not in OUTPUT_FORMATS:
         raise UsageError(f"--output must end in {' or '.join(OUTPUT_FORMATS)}, got {output!r}")
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise UsageError(f"no such folder for --output: {folder}")
+    check_output_file(output)
     return suffix
 
 
@@ -306,44 +664,6 @@ def _represent_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
-def _write_atomically(
-    output: str,
-    suffix: str,
-    dimension: int,
-    run_options: Dict[str, Any],
-    stream: Iterator[Tuple[ImageResult, List[Dict[str, Any]]]],
-    paths: List[str],
-    no_progress: bool,
-) -> RunTally:
-    """Write the rows to a temporary file beside ``output``, renamed over it only when complete."""
-    temp = _temporary_beside(output)
-    done = False
-    try:
-        writer = _open_writer(temp, suffix, dimension, run_options)
-        try:
-            tally = _write_rows(writer, stream, paths, no_progress)
-        except BaseException:
-            writer.abort()
-            raise
-        writer.close()
-        os.replace(temp, output)
-        done = True
-    finally:
-        if not done and os.path.exists(temp):
-            os.remove(temp)
-    return tally
-
-
-def _temporary_beside(output: str) -> str:
-    folder, name = os.path.split(os.path.abspath(output))
-    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temp, 0o666 & ~umask)  # the mode a plain open() would give, not mkstemp's 0600
-    return temp
-
-
 def _open_writer(path: str, suffix: str, dimension: int, run_options: Dict[str, Any]) -> EmbeddingWriter:
     if suffix == ".parquet":
         return ParquetEmbeddingWriter(path, dimension, run_options)
@@ -354,16 +674,15 @@ def _write_rows(
     writer: EmbeddingWriter,
     stream: Iterator[Tuple[ImageResult, List[Dict[str, Any]]]],
     paths: List[str],
+    tally: RunTally,
     no_progress: bool,
-) -> RunTally:
-    tally = RunTally()
-    for result, embeddings in _with_progress(stream, len(paths), disable=no_progress):
-        rows = embedding_rows(paths[result.index], result, embeddings)
-        writer.add(rows)
-        tally.images += 1
-        tally.faces += len(embeddings)
-        tally.failed += result.error is not None
-    return tally
+) -> None:
+    with closing(stream):  # stops the decoding threads when the run breaks off
+        for result, embeddings in _with_progress(stream, len(paths), disable=no_progress):
+            writer.add(embedding_rows(paths[result.index], result, embeddings))
+            tally.images += 1
+            tally.faces += len(embeddings)
+            tally.failed += result.error is not None
 
 
 def embedding_rows(path: str, result: ImageResult, embeddings: List[Dict[str, Any]]) -> List[EmbeddingRow]:

@@ -28,10 +28,11 @@ def test_extract_faces_command_records_every_image(tmp_path: Path, face_photos) 
     code = main(["extract-faces", str(folder), "--output", str(output), "--crops", str(crops),
                  "--batch-size", "2", "--no-progress"])
 
-    assert code == 0
+    assert code == 1  # two of the three inputs failed
     lines = [json.loads(line) for line in output.read_text().splitlines()]
     assert [Path(line["path"]).name for line in lines] == ["a_face.jpg", "b_blank.png", "c_broken.jpg"]
     assert lines[0]["error"] is None and len(lines[0]["faces"]) >= 1
+    assert all(Path(face["crop"]).is_file() and face["crop_error"] is None for face in lines[0]["faces"])
     assert "FaceNotDetected" in lines[1]["error"]
     assert "ImageLoadError" in lines[2]["error"]
     assert len(list(crops.glob("*.jpg"))) == len(lines[0]["faces"])
@@ -172,6 +173,31 @@ def test_represent_start_up_failure_keeps_existing_output(
 
     assert code == 2
     assert "left as it was" in capsys.readouterr().err
+    assert output.read_bytes() == b"results of an earlier run"
+    assert [p.name for p in tmp_path.iterdir()] == [output.name]
+
+
+@pytest.mark.parametrize(
+    "error, status", [(KeyboardInterrupt(), 130), (RuntimeError("disk on fire"), 2)], ids=["ctrl-c", "exception"]
+)
+def test_represent_broken_off_keeps_existing_output(
+    photo_folder: Path, tmp_path: Path, error: BaseException, status: int,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+) -> None:
+    real = DeepFace.represent_iter
+
+    def breaking(*args, **kwargs):
+        stream = real(*args, **kwargs)
+        yield next(stream)
+        stream.close()
+        raise error
+
+    monkeypatch.setattr(DeepFace, "represent_iter", breaking)
+    output = tmp_path / "old.npz"
+    output.write_bytes(b"results of an earlier run")
+
+    assert main(["represent", str(photo_folder), *DLIB, "--output", str(output)]) == status
+    assert f"{output} left as it was" in capsys.readouterr().err
     assert output.read_bytes() == b"results of an earlier run"
     assert [p.name for p in tmp_path.iterdir()] == [output.name]
 
