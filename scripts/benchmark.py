@@ -17,13 +17,14 @@ import glob
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 
@@ -94,8 +95,9 @@ def make_frames(photos: List[str], count: int, folder: Path) -> List[str]:
 
 
 def write_random_weights(home: Path, detectors: List[str]) -> None:
+    """Random-weight models of the real architectures for the detectors that need them."""
     sys.path.insert(0, str(REPO))
-    from tests.helpers import random_models  # noqa: E402  (test helper, reused here)
+    from deepface.testing import random_models  # noqa: E402  (shared with the tests)
 
     weights = home / ".deepface" / "weights"
     weights.mkdir(parents=True, exist_ok=True)
@@ -104,6 +106,49 @@ def write_random_weights(home: Path, detectors: List[str]) -> None:
         random_models.write_random_yolo_face_model(weights / "yolov8n-face.pt")
     if "retinaface" in names:
         random_models.write_random_retinaface_weights(weights / "retinaface.h5")
+
+
+#: Options whose value is a path: recorded relative to the checkout (see command_line).
+PATH_OPTIONS = ("--oracle", "--output", "--home")
+
+
+def portable_path(value: str, repo: Path = REPO) -> str:
+    """``value`` as a doc should record it: relative to the checkout ``repo`` (or to its
+    parent, as ``../shared/faces``); a path elsewhere keeps only its name."""
+    path = Path(os.path.normpath(Path.cwd() / Path(value).expanduser()))
+    for base, prefix in ((repo, ""), (repo.parent, "../")):
+        if base == Path(base.anchor):
+            continue  # never relative to the file system's root
+        try:
+            return prefix + path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return f"<outside the checkout>/{path.name}"
+
+
+def command_line(script: str, argv: Sequence[str], path_options: Sequence[str] = PATH_OPTIONS,
+                 repo: Path = REPO) -> str:
+    """The command that ran ``scripts/<script>`` with ``argv``, for a doc: no absolute
+    paths of the machine it ran on (path options relative to the checkout)."""
+
+    def path_option(word: str) -> Optional[str]:
+        matches = [o for o in path_options if word.startswith("--") and len(word) > 2 and o.startswith(word)]
+        return matches[0] if len(matches) == 1 else None  # argparse accepts unique prefixes
+
+    words: List[str] = []
+    takes_path = False
+    for word in argv:
+        if takes_path:
+            words.append(portable_path(word, repo))
+            takes_path = False
+            continue
+        option, equals, value = word.partition("=")
+        if equals and path_option(option):
+            words.append(f"{option}={portable_path(value, repo)}")
+        else:
+            words.append(word)
+            takes_path = path_option(word) is not None
+    return shlex.join(["python", f"scripts/{script}", *words])
 
 
 def split_detector(spec: str) -> Tuple[str, Dict[str, str]]:
@@ -198,6 +243,7 @@ def main() -> int:
     parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks-latest.md"),
                         help="markdown table; a plot is written beside it (.png)")
     args = parser.parse_args()
+    args.oracle = str(Path(args.oracle).resolve())  # workers run in other folders
 
     photos = sorted(glob.glob(str(SHARED_FACES / "*.jpg")))[: args.photos]
     if not photos:
@@ -234,7 +280,7 @@ def main() -> int:
     preamble = PREAMBLE.replace("{device_note}", device_note(args.device))
     header = preamble.replace("{plot_name}", Path(args.output).with_suffix(".png").name) + (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"by `python scripts/benchmark.py {' '.join(sys.argv[1:])}`"
+        f"by `{command_line('benchmark.py', sys.argv[1:])}`"
         + (f" (each row the median of {args.repeats} runs)" if args.repeats > 1 else "")
         + ".\n\n"
     )

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from benchmark import REPO, SHARED_FACES, device_note, median_run  # beside this script
+from benchmark import REPO, SHARED_FACES, command_line, device_note, median_run  # beside this script
 
 WORKER = REPO / "scripts" / "bench_recognition_worker.py"
+# Upstream's own model code writes the random weights; the script runs with the oracle's
+# deepface on its path (the test suite runs it the same way).
+ORACLE_WEIGHT_WRITER = REPO / "tests" / "oracle" / "write_random_weights.py"
 UPSTREAM = "deepface-0.0.103"
 OURS = "this package"
 # deepface's weight file per model (for reusing a weights folder given with --home)
@@ -109,11 +112,15 @@ def ensure_weights(home: Path, models: List[str], oracle: Path) -> None:
     weights = home / ".deepface" / "weights"
     if all((weights / WEIGHT_FILES.get(m, "?")).is_file() for m in models):
         return
-    os.environ["DEEPFACE_ORACLE_DIR"] = str(oracle)
-    sys.path.insert(0, str(REPO))
-    from tests.helpers.oracle import write_random_weights  # noqa: E402  (test helper, reused here)
-
-    write_random_weights(home, models)
+    if not (oracle / "deepface" / "DeepFace.py").is_file():
+        raise SystemExit(f"upstream deepface is not installed in {oracle} (run: make oracle)")
+    env = {**os.environ, "PYTHONPATH": str(oracle), "DEEPFACE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, str(ORACLE_WEIGHT_WRITER), *models],
+        cwd=home, env=env, capture_output=True, text=True, check=False,  # outside the checkout
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"writing random weights failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
 
 
 def worker_env(package: str, home: Path, oracle: Path, device: str) -> Dict[str, str]:
@@ -198,7 +205,7 @@ def write_report(args: argparse.Namespace, rows: List[Measurement]) -> None:
               .replace("{plot_name}", output.with_suffix(".png").name))
     header += (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"by `python scripts/benchmark_recognition.py {' '.join(sys.argv[1:])}`"
+        f"by `{command_line('benchmark_recognition.py', sys.argv[1:])}`"
         + (f" (each row the median of {args.repeats} runs)" if args.repeats > 1 else "")
         + ".\n\n"
     )
@@ -230,7 +237,11 @@ def parse_args() -> argparse.Namespace:
                         help="a DEEPFACE_HOME already holding the weights (default: a temporary one)")
     parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks-recognition.md"),
                         help="markdown table; a plot is written beside it (.png)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.oracle = str(Path(args.oracle).resolve())  # workers run in other folders
+    if args.home:
+        args.home = str(Path(args.home).resolve())
+    return args
 
 
 def main() -> int:

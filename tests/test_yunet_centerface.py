@@ -6,12 +6,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
+from deepface import DeepFace
+from deepface.commons.exceptions import BatchImageLoadError
 from deepface.models.face_detection import CenterFace, YuNet
-from tests.conftest import ORACLE_DIR, TESTS_DIR, oracle_or_skip, synthetic_images
+from deepface.modules import modeling
+from tests.conftest import ORACLE_DIR, TESTS_DIR, oracle_or_skip
 
 
 def test_yunet_rows_map_back_to_the_original_image() -> None:
@@ -38,16 +44,55 @@ class RecordingYuNet:
     def detect(self, img):
         w, h = self.size
         assert img.shape[:2] == (h, w)
+        self.seen = img.shape[:2]
         return 1, np.array([[w / 4, h / 4, w / 2, h / 2, w / 3, h / 3, 2 * w / 3, h / 3] + [0] * 6 + [0.95]])
 
 
-def test_yunet_detects_in_a_shrunk_copy_and_reports_original_pixels() -> None:
-    client = YuNet.YuNetClient.__new__(YuNet.YuNetClient)
-    client.model, client.score_threshold = RecordingYuNet(), 0.9
-    (face,) = client.detect_faces(np.zeros((1280, 960, 3), np.uint8))
-    assert client.model.size == (480, 640)
+class StandInCv2:
+    """OpenCV as YuNet.py sees it, with ``FaceDetectorYN.create`` giving a RecordingYuNet."""
+
+    def __init__(self) -> None:
+        self.FaceDetectorYN = SimpleNamespace(create=lambda *args: RecordingYuNet())  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(cv2, name)
+
+
+@pytest.fixture
+def stand_in_yunet(monkeypatch: pytest.MonkeyPatch) -> YuNet.YuNetClient:
+    """A YuNetClient built by its own constructor around a RecordingYuNet (no weights)."""
+    monkeypatch.setattr(YuNet, "cv2", StandInCv2())
+    monkeypatch.setattr(YuNet.weight_utils, "download_weights_if_necessary", lambda *args, **kwargs: "stand-in")
+    client = YuNet.YuNetClient(score_threshold=0.9)
+    assert isinstance(client.model, RecordingYuNet)
+    return client
+
+
+def test_yunet_detects_in_a_shrunk_copy_and_reports_original_pixels(stand_in_yunet) -> None:
+    (face,) = stand_in_yunet.detect_faces(np.zeros((1280, 960, 3), np.uint8))
+    assert stand_in_yunet.model.size == (480, 640) and stand_in_yunet.model.threshold == 0.9
     assert (face.x, face.y, face.w, face.h) == (240, 320, 480, 640)
-    assert client.detect_faces_batch(synthetic_images()) == [client.detect_faces(i) for i in synthetic_images()]
+
+
+def test_yunet_in_a_batch_gives_each_image_its_own_face(monkeypatch, stand_in_yunet, tmp_path: Path) -> None:
+    """YuNet loops (no batch path of its own): the pipeline frames each image, shrinks the
+    large ones, and maps every face back to its own input (here: the whole image)."""
+    monkeypatch.setattr(modeling, "build_model", lambda *args, **kwargs: stand_in_yunet)
+    sizes = [(240, 320), (700, 500), (180, 260), (300, 200), (900, 1200)]  # framed: some > 640 px
+    imgs = [np.full((h, w, 3), 90, np.uint8) for h, w in sizes]
+    inputs = imgs[:2] + [str(tmp_path / "missing.png")] + imgs[2:]
+    with pytest.raises(BatchImageLoadError) as caught:
+        DeepFace.extract_faces(inputs, detector_backend="yunet", batch_size=2)  # deepface's border
+    assert sorted(caught.value.errors) == [2]
+    results = caught.value.results
+    assert sorted(results) == [0, 1, 3, 4, 5]
+    for index, (h, w) in zip([0, 1, 3, 4, 5], sizes):
+        (face,) = results[index]
+        area = face["facial_area"]
+        # the stand-in's face covers the framed image's centre half: the original image
+        assert abs(area["x"]) <= 2 and abs(area["y"]) <= 2, f"input {index}: {area}"
+        assert abs(area["w"] - w) <= 3 and abs(area["h"] - h) <= 3, f"input {index}: {area} for {w}x{h}"
+        assert face["confidence"] == 0.95
 
 
 def test_yunet_threshold_keyword_wins_over_the_environment(monkeypatch) -> None:

@@ -1,4 +1,5 @@
-"""Models of the real architectures with random weights, for tests with no downloads.
+"""Detector models of the real architectures with random weights, for tests and
+benchmarks with no downloads (YOLOv8n-face, RetinaFace).
 
 A freshly initialised network barely responds to its input (activations shrink layer
 by layer), so every anchor gets the same score. The weights here are re-drawn so that
@@ -8,17 +9,19 @@ modest threshold, as with a trained model.
 
 from pathlib import Path
 
-import yaml
-
 FACE_KEYPOINTS = [5, 3]  # the face models' five landmarks, as (x, y, visibility)
 CLASS_WEIGHT_SCALE = 40.0
 CLASS_BIAS = -5.0
 
 
 def write_random_yolo_face_model(target: Path, seed: int = 0) -> Path:
-    """Write a YOLOv8n pose model with one class and five keypoints to ``target`` (.pt)."""
+    """Write a YOLOv8n pose model with one class and five keypoints to ``target`` (.pt).
+
+    Needs ultralytics (and torch); raises ImportError without them.
+    """
     import torch
     import ultralytics
+    import yaml
     from ultralytics import YOLO
 
     config = yaml.safe_load(
@@ -52,7 +55,8 @@ def write_random_retinaface_weights(target: Path, seed: int = 0) -> Path:
 
     The architecture is retina-face's own, built with its weight download bypassed. The
     score layers are re-drawn so that few anchors pass a threshold of about 0.9, as
-    with trained weights: a plain random model fires almost everywhere.
+    with trained weights: a plain random model fires almost everywhere. Needs
+    retina-face and tf-keras; raises ImportError without them.
     """
     from deepface.commons.engines import import_tensorflow_safely
 
