@@ -9,7 +9,7 @@ from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, 
 from numpy.typing import NDArray
 
 from deepface import __version__
-from deepface.modules import detection, modeling, recognition, representation, verification
+from deepface.modules import demography, detection, modeling, recognition, representation, verification
 from deepface.modules.detection import ExtractOptions
 from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult
 from deepface.modules.representation import RepresentOptions
@@ -20,6 +20,8 @@ Metric = Union[str, Callable[..., Any]]
 
 __all__ = [
     "__version__",
+    "analyze",
+    "analyze_iter",
     "build_model",
     "extract_faces",
     "extract_faces_iter",
@@ -68,7 +70,8 @@ def represent(
         expand_percentage: grow each detected box by this percentage.
         normalization: the model input's normalization: ``base`` (default), ``raw``,
             ``Facenet``, ``Facenet2018``, ``VGGFace``, ``VGGFace2`` or ``ArcFace``.
-        anti_spoofing: not available yet; ``True`` raises.
+        anti_spoofing: judge each face with deepface's Fasnet models (batched); an input
+            with a face judged fake fails with ``SpoofDetected``.
         max_faces: embed only the largest faces of each image.
         l2_normalize: scale each embedding to unit length.
         minmax_normalize: map each embedding into [0, 1] with the model's min-max range.
@@ -178,7 +181,8 @@ def verify(
         silent: no warning when embeddings are passed directly.
         threshold: the distance at or below which the faces match; deepface's
             pre-tuned value for the model and metric by default.
-        anti_spoofing: not available yet; ``True`` raises.
+        anti_spoofing: judge each face with deepface's Fasnet models (batched); an input
+            with a face judged fake fails with ``SpoofDetected``.
         batch_size, detection_border, detector_options: as in :func:`represent`.
 
     Returns:
@@ -280,6 +284,91 @@ def find(
     )
 
 
+def analyze(
+    img_path: ImagesInput,
+    actions: Union[Tuple[str, ...], List[str], str] = demography.ACTIONS,
+    enforce_detection: bool = True,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    expand_percentage: int = 0,
+    silent: bool = False,
+    anti_spoofing: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Estimate the age, gender, emotion and race of every face.
+
+    Args:
+        img_path: one image or a batch, as in :func:`extract_faces`.
+        actions: any of ``"emotion"``, ``"age"``, ``"gender"``, ``"race"`` (default: all four).
+        enforce_detection, detector_backend, align, expand_percentage: as in :func:`extract_faces`.
+        silent: accepted for deepface's signature (no per-face progress bars are shown).
+        anti_spoofing: check each face; a spoof raises ``SpoofDetected``.
+        batch_size: faces per forward pass of each attribute model, pooled across images.
+        detection_border, detector_options: as in :func:`extract_faces`.
+
+    Returns:
+        For one image: one dict per face: ``region`` (the facial area), ``face_confidence``,
+        and per action ``age`` (int); ``gender`` (percentages for ``Woman`` and ``Man``) and
+        ``dominant_gender``; ``emotion`` (seven percentages) and ``dominant_emotion``;
+        ``race`` (six percentages) and ``dominant_race``, as deepface 0.0.103 gives them.
+        For a batch: one such list per input, in input order.
+
+    Raises:
+        ValueError: ``actions`` is empty or not a sequence; ``UnimplementedError`` for an
+            unknown action. Per input: as in :func:`extract_faces` (batch errors carry
+            the other inputs' results).
+    """
+    return demography.analyze(
+        img_path,
+        actions=actions,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        silent=silent,
+        anti_spoofing=anti_spoofing,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=detector_options,
+    )
+
+
+def analyze_iter(
+    imgs: Iterable[ImageInput],
+    actions: Union[Tuple[str, ...], List[str], str] = demography.ACTIONS,
+    enforce_detection: bool = True,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    expand_percentage: int = 0,
+    anti_spoofing: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    detection_border: Optional[float] = None,
+    detector_options: Optional[Dict[str, Any]] = None,
+) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
+    """Stream any iterable of images through ``analyze``, in bounded memory.
+
+    Yields ``(result, faces)`` per input, in order: ``faces`` is what ``analyze`` returns
+    for that image; ``result.error`` holds the exception for an input that failed (its
+    list is empty) and the stream goes on.
+    """
+    options = demography.AnalyzeOptions(
+        actions=demography.check_actions(actions),
+        extract=ExtractOptions(
+            detector_backend=detector_backend,
+            enforce_detection=enforce_detection,
+            align=align,
+            expand_percentage=expand_percentage,
+            anti_spoofing=anti_spoofing,
+            batch_size=batch_size,
+            detection_border=detection_border,
+            detector_options=dict(detector_options or {}),
+        ),
+    )
+    return demography.iter_analyze(imgs, options)
+
+
 def extract_faces(
     img_path: ImagesInput,
     detector_backend: str = "opencv",
@@ -294,6 +383,7 @@ def extract_faces(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    max_image_pixels: Optional[int] = None,
 ) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
     """Detect, align and crop faces.
 
@@ -308,7 +398,8 @@ def extract_faces(
         grayscale: deprecated, use ``color_face="gray"``.
         color_face: ``"rgb"``, ``"bgr"`` or ``"gray"``.
         normalize_face: divide the face's pixels by 255.
-        anti_spoofing: not available yet; ``True`` raises.
+        anti_spoofing: judge each face with deepface's Fasnet models (batched) and add
+            ``is_real`` and ``antispoof_score`` to each face.
         max_faces: keep only the largest faces of each image.
         batch_size: how many images go at once to a detector that batches natively
             (the next batch is decoded meanwhile); a detector that loops takes the images
@@ -319,6 +410,8 @@ def extract_faces(
         detector_options: keyword arguments for the detector, e.g.
             ``{"min_confidence": 0.5, "device": "cuda"}`` for YOLO. They win over the
             environment variables deepface reads.
+        max_image_pixels: refuse larger images (``ImageTooLarge``) before decoding them;
+            default ``$DEEPFACE_MAX_IMAGE_PIXELS``, else 100 million.
 
     Returns:
         For one image: a list of faces, each a dict with ``face`` (array),
@@ -346,6 +439,7 @@ def extract_faces(
         batch_size=batch_size,
         detection_border=detection_border,
         detector_options=detector_options,
+        max_image_pixels=max_image_pixels,
     )
 
 
@@ -358,10 +452,12 @@ def extract_faces_iter(
     grayscale: bool = False,
     color_face: str = "rgb",
     normalize_face: bool = True,
+    anti_spoofing: bool = False,
     max_faces: Optional[int] = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    max_image_pixels: Optional[int] = None,
 ) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
     """Stream any iterable of images through ``extract_faces``, in bounded memory.
 
@@ -369,6 +465,8 @@ def extract_faces_iter(
     returns for that image; ``result.error`` holds the exception for an input that
     failed (unreadable, or no face with ``enforce_detection``), whose ``faces`` is
     empty; the stream goes on. About two batches of decoded images are held at most.
+    When ``imgs`` itself raises, the inputs taken from it before are yielded first, then
+    its exception propagates.
     """
     options = ExtractOptions(
         detector_backend=detector_backend,
@@ -378,9 +476,11 @@ def extract_faces_iter(
         grayscale=grayscale,
         color_face=color_face,
         normalize_face=normalize_face,
+        anti_spoofing=anti_spoofing,
         max_faces=max_faces,
         batch_size=batch_size,
         detection_border=detection_border,
         detector_options=dict(detector_options or {}),
+        max_image_pixels=max_image_pixels,
     )
     return detection.iter_extract_faces(imgs, options)
