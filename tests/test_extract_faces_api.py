@@ -104,7 +104,6 @@ def test_single_missing_file_raises_image_load_error() -> None:
 @pytest.mark.parametrize(
     "kwargs, error",
     [
-        ({"anti_spoofing": True}, UnimplementedError),
         ({"color_face": "hsv"}, UnimplementedError),
         ({"batch_size": 0}, ValueError),
         ({"detection_border": -1}, ValueError),

@@ -134,8 +134,8 @@ def test_remote_and_missing_folders(tmp_path: Path) -> None:
 
 def test_invalid_options_fail_before_the_folder_is_embedded(image_folder: Path) -> None:
     before = sorted(os.listdir(image_folder))
-    with pytest.raises(UnimplementedError, match="anti_spoofing"):
-        recognition.find(np.zeros((10, 10, 3), np.uint8), str(image_folder), anti_spoofing=True)
+    with pytest.raises(UnimplementedError, match="normalization"):
+        recognition.find(np.zeros((10, 10, 3), np.uint8), str(image_folder), normalization="nope")
     with pytest.raises(ValueError, match="Distance metric manhattan is not available"):
         recognition.find(np.zeros((10, 10, 3), np.uint8), str(image_folder), distance_metric="manhattan")
     assert sorted(os.listdir(image_folder)) == before  # no datastore written

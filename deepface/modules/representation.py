@@ -18,7 +18,14 @@ from deepface.config.minmax import get_minmax_values
 from deepface.models.Detector import DetectedFace
 from deepface.models.FacialRecognition import FacialRecognition
 from deepface.modules import modeling
-from deepface.modules.detection import SKIP, ExtractOptions, detect_usable_faces, facial_area_dict, rounded_confidence
+from deepface.modules.detection import (
+    SKIP,
+    ExtractOptions,
+    detect_usable_faces,
+    facial_area_dict,
+    refuse_spoofs,
+    rounded_confidence,
+)
 from deepface.modules.pipeline import (
     DEFAULT_BATCH_SIZE,
     ImageResult,
@@ -133,6 +140,8 @@ def iter_represent(
     """
     model = build_recognition_model(options.model_name)
     detected = detect_usable_faces(imgs, options.extract_options(), name_indices)
+    if options.anti_spoofing:
+        detected = (refuse_spoofs(result, name_indices) for result in detected)
     embedded = map_faces_in_batches(detected, lambda faces: embed_faces(model, faces, options), options.batch_size)
     for result in embedded:
         yield result, (_responses(result, options) if result.error is None else [])
