@@ -9,7 +9,7 @@ from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, 
 from numpy.typing import NDArray
 
 from deepface import __version__
-from deepface.modules import demography, detection, modeling, recognition, representation, verification
+from deepface.modules import demography, detection, modeling, recognition, representation, streaming, verification
 from deepface.modules.detection import ExtractOptions
 from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult
 from deepface.modules.representation import RepresentOptions
@@ -28,6 +28,7 @@ __all__ = [
     "find",
     "represent",
     "represent_iter",
+    "stream",
     "verify",
 ]
 
@@ -484,3 +485,55 @@ def extract_faces_iter(
         max_image_pixels=max_image_pixels,
     )
     return detection.iter_extract_faces(imgs, options)
+
+
+def stream(
+    db_path: str = "",
+    model_name: str = "VGG-Face",
+    detector_backend: str = "opencv",
+    distance_metric: str = "cosine",
+    enable_face_analysis: bool = True,
+    source: Any = 0,
+    time_threshold: int = 5,
+    frame_threshold: int = 5,
+    anti_spoofing: bool = False,
+    output_path: Optional[str] = None,
+    debug: bool = False,
+    *,
+    frame_stride: int = 1,
+    batch_size: int = streaming.DEFAULT_STREAM_BATCH_SIZE,
+    show: Optional[bool] = None,
+    progress: Optional[bool] = None,
+) -> None:
+    """Annotate a camera or a video file: every face boxed, with age, gender and emotion
+    (``enable_face_analysis``) and the closest identity in ``db_path`` (when given).
+
+    Frames are read ahead in a thread and analysed ``batch_size`` at a time (every model
+    runs over all their faces at once); every frame is annotated (frames skipped by
+    ``frame_stride`` reuse the latest results) and written to ``output_path`` when given.
+    A window is shown when ``show`` is True, or (``None``) when OpenCV has a GUI and a
+    display; a headless run never waits on one. ``time_threshold`` and
+    ``frame_threshold`` are accepted for deepface's signature (they shape deepface's
+    freeze display only). Progress goes to stderr for files (``progress``).
+
+    Raises:
+        VideoSourceError, VideoOutputError, DisplayUnavailable: the source cannot be read,
+            the output cannot be written, or ``show=True`` where no window can open.
+    """
+    return streaming.stream(
+        db_path=db_path,
+        model_name=model_name,
+        detector_backend=detector_backend,
+        distance_metric=distance_metric,
+        enable_face_analysis=enable_face_analysis,
+        source=source,
+        time_threshold=time_threshold,
+        frame_threshold=frame_threshold,
+        anti_spoofing=anti_spoofing,
+        output_path=output_path,
+        debug=debug,
+        frame_stride=frame_stride,
+        batch_size=batch_size,
+        show=show,
+        progress=progress,
+    )

@@ -1,7 +1,9 @@
-"""The ``deepface`` command: batched face extraction and embedding over files and folders.
+"""The ``deepface`` command: batched extraction, embedding and analysis of faces; annotated videos.
 
     deepface extract-faces photos/ more.jpg --detector-backend mtcnn --output faces.jsonl --crops crops/
     deepface represent photos/ --model-name Facenet --output embeddings.parquet
+    deepface analyze photos/ --actions age gender emotion --output attributes.jsonl
+    deepface stream video.mp4 --output annotated.mp4 --db-path people/ --model-name Facenet
 
 ``extract-faces`` writes one JSON line per image, in input order::
 
@@ -15,11 +17,16 @@
 face, or ``null`` when it could not be written, and then ``crop_error`` says why. Crops are
 named ``NNNNNN_NAME_faceK.jpg``: the input's position among all inputs, its file name, the
 face's number. ``represent`` writes one row per face (Parquet or NumPy ``.npz``).
+``analyze`` writes one JSON line per image, as ``extract-faces`` does, each face with
+deepface's ``analyze`` keys (``region``, ``face_confidence``, ``age``, ``gender`` and
+``dominant_gender``...) as plain JSON numbers and strings. ``stream`` writes the annotated
+video (every frame, the source's frame rate and size).
 
 Output is never lost: a file output is written beside its target and renamed over it when
 the run ends, so a run that cannot start, breaks off or is interrupted leaves an existing
-target as it was. ``extract-faces --resume`` appends to its target instead, line by line,
-skipping the inputs it already records (by path) and cutting away a torn last line.
+target as it was. ``extract-faces --resume`` (and ``analyze --resume``) appends to its
+target instead, line by line, skipping the inputs it already records (by path) and cutting
+away a torn last line.
 Unreadable and faceless images are recorded and the run goes on. Exit status: 0 every
 input worked (every crop written), 1 some inputs failed, 2 bad usage or a run that could
 not start or broke off, 130 interrupted.
@@ -54,6 +61,8 @@ import numpy as np
 
 from deepface import DeepFace, __version__
 from deepface.commons.image_utils import expand_image_paths
+from deepface.modules import streaming
+from deepface.modules.demography import ACTIONS, AnalyzeOptions, build_attribute_model, check_actions, iter_analyze
 from deepface.modules.detection import SKIP, DEFAULT_BATCH_SIZE, ExtractOptions, ImageResult, iter_extract_faces
 from deepface.modules.preprocessing import NORMALIZATIONS
 
@@ -76,6 +85,13 @@ EXTRACT_EXIT_STATUS = (
     "(unreadable, no face, a crop not written), 2 bad usage or a run that could not start or "
     "broke off (an existing --output left as it was), 130 interrupted."
 )
+ANALYZE_EXIT_STATUS = (
+    "Exit status: 0 every input worked, 1 some inputs failed (unreadable, no face), 2 bad usage "
+    "or a run that could not start or broke off (an existing --output left as it was), 130 interrupted."
+)
+#: Names the annotated video of ``stream`` may have (OpenCV picks the container from it).
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
+DISTANCE_METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
 
 
 class UsageError(Exception):
@@ -95,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_extract_parser(commands)
     _add_represent_parser(commands)
+    _add_analyze_parser(commands)
+    _add_stream_parser(commands)
     return parser
 
 
@@ -162,6 +180,76 @@ def _add_represent_parser(commands: Any) -> None:
     represent.add_argument("--l2-normalize", action="store_true", help="scale each embedding to unit length")
 
 
+def _add_analyze_parser(commands: Any) -> None:
+    analyze = commands.add_parser(
+        "analyze",
+        help="estimate the age, gender, emotion and race of the faces in images",
+        description="Analyse the faces of every input; one JSON line per input (its faces with "
+        "their attributes, or the error that stopped it). " + ANALYZE_EXIT_STATUS,
+    )
+    _add_detection_arguments(analyze)
+    analyze.add_argument(
+        "--actions",
+        nargs="+",
+        choices=ACTIONS,
+        default=list(ACTIONS),
+        metavar="ACTION",
+        help=f"any of {', '.join(ACTIONS)} (default: all four); put it after the inputs",
+    )
+    analyze.add_argument(
+        "--output",
+        default=STDOUT,
+        metavar="FILE",
+        help="JSON lines file, written beside FILE and renamed over it when the run ends, so a "
+        "run that fails or is interrupted leaves FILE as it was (default: stdout, line by line)",
+    )
+    analyze.add_argument(
+        "--resume",
+        action="store_true",
+        help="append to --output FILE instead of replacing it, skipping the inputs whose path "
+        "already has a line there; a torn last line is cut away first",
+    )
+
+
+def _add_stream_parser(commands: Any) -> None:
+    stream = commands.add_parser(
+        "stream",
+        help="annotate the faces of a video (age, gender, emotion, identity)",
+        description="Detect, analyse and identify the faces of a video's frames in batches and "
+        "write the annotated video (every frame, same frame rate and size). Exit status: 0 done, "
+        "2 bad usage or a run that could not start or broke off (an existing --output left as it "
+        "was), 130 interrupted.",
+    )
+    stream.add_argument("video", metavar="VIDEO", help="a video file, a stream URL, or a camera index (0)")
+    stream.add_argument(
+        "--output",
+        metavar="FILE",
+        help=f"the annotated video (mp4v; FILE ends in {', '.join(VIDEO_SUFFIXES)}), written beside "
+        "FILE and renamed over it when the run ends",
+    )
+    stream.add_argument("--db-path", default="", metavar="DIR", help="identify faces among this folder's images")
+    stream.add_argument(
+        "--model-name", default="VGG-Face", metavar="NAME", help="recognition model (default: %(default)s)"
+    )
+    stream.add_argument("--distance-metric", default="cosine", choices=DISTANCE_METRICS)
+    stream.add_argument("--detector-backend", default="opencv", help="detector (default: opencv)")
+    stream.add_argument("--frame-stride", type=_positive_int, default=1, metavar="N", help="analyse every Nth frame")
+    stream.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=streaming.DEFAULT_STREAM_BATCH_SIZE,
+        help="analysed frames per batch (default: %(default)s)",
+    )
+    stream.add_argument("--no-analysis", action="store_true", help="no age, gender and emotion")
+    window = stream.add_mutually_exclusive_group()
+    window.add_argument("--show", dest="show", action="store_true", default=None, help="show a window (q quits)")
+    window.add_argument(
+        "--no-show", dest="show", action="store_false", help="no window (default: one where a display is available)"
+    )
+    stream.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    stream.add_argument("-v", "--verbose", action="store_true")
+
+
 def _add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     """The inputs and detection options that every subcommand takes."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (walked in sorted order)")
@@ -197,7 +285,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (argparse exits 2 itself on bad syntax)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    commands = {"extract-faces": extract_faces_command, "represent": represent_command}
+    commands = {
+        "extract-faces": extract_faces_command,
+        "represent": represent_command,
+        "analyze": analyze_command,
+        "stream": stream_command,
+    }
     try:
         return commands[args.command](args)
     except UsageError as error:
@@ -412,12 +505,16 @@ def _prepare_extraction(args: argparse.Namespace) -> Tuple[ExtractOptions, List[
 
 
 def _check_extract_flags(args: argparse.Namespace) -> None:
-    if args.resume and args.output == STDOUT:
-        raise UsageError("--resume needs --output FILE (it appends to that file)")
+    _check_resume(args)
     if args.overwrite and not args.crops:
         raise UsageError("--overwrite applies to --crops DIR (--output FILE is always replaced whole)")
     if args.overwrite and args.resume:
         raise UsageError("--overwrite and --resume contradict each other: --resume keeps the earlier crops")
+
+
+def _check_resume(args: argparse.Namespace) -> None:
+    if args.resume and args.output == STDOUT:
+        raise UsageError("--resume needs --output FILE (it appends to that file)")
 
 
 def _extract_options(args: argparse.Namespace, detector_options: Dict[str, Any]) -> ExtractOptions:
@@ -469,7 +566,7 @@ def remove_crops(folder: str) -> int:
     return len(names)
 
 
-def read_recorded_lines(output: str) -> RecordedLines:
+def read_recorded_lines(output: str, command: str = "extract-faces") -> RecordedLines:
     """The paths that an earlier run recorded in ``output`` (none when it does not exist).
 
     A last line without its newline, left by a crash, is torn: it is not counted, and
@@ -486,7 +583,7 @@ def read_recorded_lines(output: str) -> RecordedLines:
                 break  # the last line (it has no newline): cut away before appending
             path = _recorded_path(line)
             if path is None:
-                raise UsageError(f"--resume: line {number} of {output} is not a record of extract-faces")
+                raise UsageError(f"--resume: line {number} of {output} is not a record of {command}")
             paths.add(os.path.normpath(path))
             keep += len(line)
     return RecordedLines(paths, keep)
@@ -583,6 +680,139 @@ def write_crop(file: str, pixels: np.ndarray) -> Optional[str]:
     except Exception as error:  # cv2.error and the like: recorded, the run goes on
         return describe_error(error)
     return None if written else f"cv2.imwrite could not write {file}"
+
+
+# ---------------------------------------------------------------- analyze
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    """Analyse the faces of every input into ``args.output``; 1 when some inputs failed."""
+    options, paths, recorded = _prepare_analysis(args)
+    if args.resume:
+        _cut_torn_tail(args.output, recorded.keep_bytes)
+    pending = [index for index, path in enumerate(paths) if os.path.normpath(path) not in recorded.paths]
+    tally = RunTally(skipped=len(paths) - len(pending))
+    with _jsonl_output(args.output, args.resume, tally) as out:
+        _analyze_into(out, paths, pending, options, tally, args.no_progress)
+    return report_run(tally, "the error fields")
+
+
+def _prepare_analysis(args: argparse.Namespace) -> Tuple[AnalyzeOptions, List[str], RecordedLines]:
+    """Check the whole command line and build the detector and the models, touching no output."""
+    with at_start_up(args.output):
+        detector_options = parse_detector_options(args.detector_option)
+        _check_resume(args)
+        if args.output != STDOUT:
+            check_output_file(args.output)
+        paths = input_paths(args.inputs)
+        recorded = read_recorded_lines(args.output, "analyze") if args.resume else RecordedLines(set(), 0)
+        options = AnalyzeOptions(
+            actions=check_actions(list(dict.fromkeys(args.actions))),
+            extract=_analysis_extract_options(args, detector_options),
+        )
+        check_detector(args.detector_backend, detector_options)
+        for action in options.actions:  # missing weights stop the run here
+            build_attribute_model(action)
+    return options, paths, recorded
+
+
+def _analysis_extract_options(args: argparse.Namespace, detector_options: Dict[str, Any]) -> ExtractOptions:
+    return ExtractOptions(
+        detector_backend=args.detector_backend,
+        enforce_detection=True,  # a faceless image is recorded as such, not analysed whole
+        align=not args.no_align,
+        expand_percentage=args.expand_percentage,
+        max_faces=args.max_faces,
+        batch_size=args.batch_size,
+        detection_border=args.detection_border,
+        detector_options=detector_options,
+    )
+
+
+def _analyze_into(
+    out: IO[str], paths: List[str], pending: List[int], options: AnalyzeOptions, tally: RunTally, no_progress: bool
+) -> None:
+    """Analyse the pending inputs, write one line each, count them."""
+    stream = iter_analyze([paths[index] for index in pending], options)
+    with closing(stream):  # stops the decoding threads when the run breaks off
+        for result, faces in _with_progress(stream, len(pending), disable=no_progress):
+            record = analysis_record(paths[pending[result.index]], result, faces)
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            tally.images += 1
+            tally.faces += len(faces)
+            tally.failed += record["error"] is not None
+
+
+def analysis_record(path: str, result: ImageResult, faces: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The JSON record of one input (``path`` first: see ``LINE_START``)."""
+    return {"path": path, "faces": [plain_json(face) for face in faces], "error": error_text(result)}
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and tuples as lists."""
+    if isinstance(value, dict):
+        return {str(key): plain_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------- stream
+
+
+def stream_command(args: argparse.Namespace) -> int:
+    """Annotate the faces of a video into ``args.output``; 0 when the run ended."""
+    target = args.output or STDOUT
+    with at_start_up(target):
+        options = _stream_options(args)
+        check_detector(args.detector_backend, {})
+    with reported_if_broken_off(lambda: left_as_it_was(target)):
+        stats = streaming.run_stream(options)
+    _report_stream(stats)
+    return EXIT_OK
+
+
+def _stream_options(args: argparse.Namespace) -> streaming.StreamOptions:
+    """The run's options, checked before anything is read or written."""
+    if args.output:
+        check_output_file(args.output)
+        if os.path.splitext(args.output)[1].lower() not in VIDEO_SUFFIXES:
+            raise UsageError(f"--output must end in {', '.join(VIDEO_SUFFIXES)}, got {args.output!r}")
+    elif args.show is False or streaming.why_no_window() is not None:
+        why = "--no-show" if args.show is False else streaming.why_no_window()
+        raise UsageError(f"nothing to do: give --output FILE (no window: {why})")
+    if streaming.camera_index(args.video) is None and "://" not in args.video and not os.path.isfile(args.video):
+        raise UsageError(f"no such video file: {args.video}")
+    if args.db_path and not os.path.isdir(args.db_path):
+        raise UsageError(f"no such folder for --db-path: {args.db_path}")
+    return streaming.StreamOptions(
+        db_path=args.db_path,
+        model_name=args.model_name,
+        detector_backend=args.detector_backend,
+        distance_metric=args.distance_metric,
+        enable_face_analysis=not args.no_analysis,
+        source=args.video,
+        output_path=args.output,
+        frame_stride=args.frame_stride,
+        batch_size=args.batch_size,
+        show=args.show,
+        progress=False if args.no_progress else None,
+    )
+
+
+def _report_stream(stats: streaming.StreamStats) -> None:
+    identified = f" ({stats.faces_identified} identified)" if stats.faces_identified else ""
+    print(
+        f"{stats.frames_read} frames, {stats.frames_analysed} analysed, {stats.faces_found} faces{identified}",
+        file=sys.stderr,
+    )
+    if stats.stopped_by_user:
+        print("deepface: stopped from the window", file=sys.stderr)
+    if stats.output_path:
+        print(f"deepface: wrote {stats.frames_written} frames to {stats.output_path}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- represent

@@ -42,3 +42,16 @@ def test_faces_of_several_images_share_a_forward_pass() -> None:
     list(map_faces_in_batches([result_with_faces(i, 1) for i in range(6)],
                               lambda faces: calls.append(len(faces)) or [0] * len(faces), 4))
     assert calls == [4, 2]
+
+
+def test_faceless_inputs_are_yielded_without_waiting_for_faces() -> None:
+    taken: List[int] = []
+
+    def faceless(count: int):
+        for index in range(count):
+            taken.append(index)
+            yield result_with_faces(index, 0)
+
+    stream = map_faces_in_batches(faceless(100), lambda faces: [0] * len(faces), 4)
+    first = next(stream)
+    assert first.index == 0 and len(taken) <= 4, f"{len(taken)} inputs held before the first came out"

@@ -94,6 +94,22 @@ class ModelFailure(ImageLoadError):
     inputs are unaffected. The engine's own exception is chained as ``__cause__``."""
 
 
+class StreamError(ValueError):
+    """``stream`` could not run."""
+
+
+class VideoSourceError(StreamError):
+    """The camera or video file cannot be opened, or gives no frame."""
+
+
+class VideoOutputError(StreamError):
+    """The annotated video cannot be written to ``output_path``."""
+
+
+class DisplayUnavailable(StreamError):
+    """``show=True``, but OpenCV has no GUI backend here or there is no display."""
+
+
 #: Errors that concern a whole call (an engine or its weights missing, an unknown
 #: option), never one input: the pipeline lets them through instead of blaming an input.
 SYSTEMIC_ERRORS = (MissingDependencyError, WeightsUnavailable, UnimplementedError)

@@ -7,6 +7,7 @@ from deepface.commons.exceptions import (  # noqa: F401  (re-exported for deepfa
     DataTypeError,
     DetectorFailure,
     DimensionMismatchError,
+    DisplayUnavailable,
     DuplicateEntryError,
     EmptyDatasource,
     FaceNotDetected,
@@ -18,6 +19,9 @@ from deepface.commons.exceptions import (  # noqa: F401  (re-exported for deepfa
     ModelFailure,
     PathNotFound,
     SpoofDetected,
+    StreamError,
     UnimplementedError,
+    VideoOutputError,
+    VideoSourceError,
     WeightsUnavailable,
 )

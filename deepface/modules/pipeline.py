@@ -218,7 +218,8 @@ def map_faces_in_batches(
     ``batch_size`` of them wait, then ``forward`` runs on them in slices of at most
     ``batch_size`` and each image's ``outputs`` receive its faces' outputs, regrouped by
     position. Results are yielded in input order once their faces are done; failed
-    inputs pass through untouched. At most ``batch_size`` faces (plus one image's) wait.
+    inputs pass through untouched. At most ``batch_size`` faces (plus one image's), and
+    at most ``batch_size`` inputs, wait.
     When the results' stream raises, those taken before it are finished and yielded,
     then the exception propagates.
     """
@@ -236,7 +237,7 @@ def map_faces_in_batches(
         waiting.append(result)
         if result.error is None:
             waiting_faces += len(result.faces)
-        if waiting_faces >= batch_size:
+        if waiting_faces >= batch_size or len(waiting) >= batch_size:  # faceless inputs wait too
             yield from _run_forward(waiting, forward, batch_size, item)
             waiting, waiting_faces = [], 0
     yield from _run_forward(waiting, forward, batch_size, item)
