@@ -58,12 +58,14 @@ class ContentNet:
         return np.array(found or np.zeros((0, 7)), dtype=np.float32).reshape(1, 1, -1, 7)
 
 
-def test_one_blob_per_batch_gives_each_image_its_own_faces() -> None:
-    from deepface.models.face_detection.Ssd import SsdClient
+def test_one_blob_per_batch_gives_each_image_its_own_faces(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepface.models.face_detection import Ssd
     from tests.conftest import synthetic_images
 
-    client = SsdClient.__new__(SsdClient)  # the real weights cannot be had here
-    client.model = ContentNet()
+    # the real weights cannot be had here: the constructor gets the stand-in net
+    monkeypatch.setattr(Ssd.weight_utils, "download_weights_if_necessary", lambda *args, **kwargs: "unused")
+    monkeypatch.setattr(Ssd.cv2.dnn, "readNetFromCaffe", lambda *args: ContentNet())
+    client = Ssd.SsdClient()
     rng = np.random.default_rng(3)
     imgs = synthetic_images() + [
         np.zeros((90, 130, 3), np.uint8),  # dark: no face
