@@ -134,3 +134,12 @@ def test_a_bad_input_fails_alone(attribute_models: Path, mixed_batch: List[np.nd
     assert [result.index for result, _ in streamed] == [0, 1, 2]
     assert streamed[1][0].error is not None and streamed[1][1] == []
     assert streamed[0][1] == caught.value.results[0]
+
+
+def test_a_4d_array_is_a_batch_of_frames(attribute_models: Path, mixed_batch: List[np.ndarray]) -> None:
+    frames = np.stack([mixed_batch[1], mixed_batch[6]])  # the same shape, mirrored
+    batched = DeepFace.analyze(frames, actions=["age", "gender"], enforce_detection=False)
+    assert len(batched) == 2
+    for index, frame in enumerate(frames):
+        assert_same_analysis(DeepFace.analyze(frame, actions=["age", "gender"], enforce_detection=False),
+                             batched[index], f"frame {index}")
