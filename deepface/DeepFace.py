@@ -354,18 +354,16 @@ def analyze_iter(
     for that image; ``result.error`` holds the exception for an input that failed (its
     list is empty) and the stream goes on.
     """
-    options = demography.AnalyzeOptions(
-        actions=demography.check_actions(actions),
-        extract=ExtractOptions(
-            detector_backend=detector_backend,
-            enforce_detection=enforce_detection,
-            align=align,
-            expand_percentage=expand_percentage,
-            anti_spoofing=anti_spoofing,
-            batch_size=batch_size,
-            detection_border=detection_border,
-            detector_options=dict(detector_options or {}),
-        ),
+    options = demography.AnalyzeOptions.create(
+        actions,
+        detector_backend=detector_backend,
+        enforce_detection=enforce_detection,
+        align=align,
+        expand_percentage=expand_percentage,
+        anti_spoofing=anti_spoofing,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=detector_options,
     )
     return demography.iter_analyze(imgs, options)
 

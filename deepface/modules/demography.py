@@ -46,6 +46,15 @@ class AnalyzeOptions:
     def batch_size(self) -> int:
         return self.extract.batch_size
 
+    @classmethod
+    def create(cls, actions: Any, detector_options: Optional[Dict[str, Any]] = None, **extract: Any) -> "AnalyzeOptions":
+        """Options from ``analyze``'s keywords: ``actions`` checked as deepface checks them,
+        the rest as :class:`ExtractOptions` takes them."""
+        return cls(
+            actions=check_actions(actions),
+            extract=ExtractOptions(detector_options=dict(detector_options or {}), **extract),
+        )
+
 
 def check_actions(actions: Any) -> Tuple[str, ...]:
     """deepface's validation: a string is one action; an empty or non-sequence value is a
@@ -81,18 +90,16 @@ def analyze(
     """The attributes of every face of one image, or of each image of a batch
     (see ``DeepFace.analyze``). ``silent`` is accepted for deepface's signature: this
     package shows no per-face progress bars."""
-    options = AnalyzeOptions(
-        actions=check_actions(actions),
-        extract=ExtractOptions(
-            detector_backend=detector_backend,
-            enforce_detection=enforce_detection,
-            align=align,
-            expand_percentage=expand_percentage,
-            anti_spoofing=anti_spoofing,
-            batch_size=batch_size,
-            detection_border=detection_border,
-            detector_options=dict(detector_options or {}),
-        ),
+    options = AnalyzeOptions.create(
+        actions,
+        detector_backend=detector_backend,
+        enforce_detection=enforce_detection,
+        align=align,
+        expand_percentage=expand_percentage,
+        anti_spoofing=anti_spoofing,
+        batch_size=batch_size,
+        detection_border=detection_border,
+        detector_options=detector_options,
     )
     if image_utils.is_batch_input(img_path):
         imgs = image_utils.split_batch(img_path)
