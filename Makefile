@@ -10,7 +10,7 @@ ORACLE_PACKAGES ?= deepface==0.0.103 retina-face==0.0.19 werkzeug markupsafe
 IMAGES ?= ../shared/faces
 DETECTOR ?= mtcnn
 
-.PHONY: setup oracle test demo bench bench-recognition clean
+.PHONY: setup oracle test demo bench bench-recognition bench-analyze clean
 
 setup: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
@@ -42,6 +42,11 @@ RECOGNITION_BENCH_ARGS ?= --photos 8 --output docs/benchmarks-recognition.md
 
 bench-recognition:
 	$(BIN)/python scripts/benchmark_recognition.py $(RECOGNITION_BENCH_ARGS)
+
+ANALYZE_BENCH_ARGS ?= --photos 8 --repeats 3 --output docs/benchmarks-analyze.md
+
+bench-analyze:
+	$(BIN)/python scripts/benchmark_analyze.py $(ANALYZE_BENCH_ARGS)
 
 clean:
 	rm -rf crops faces.jsonl .pytest_cache
