@@ -93,7 +93,8 @@ class Case:
 
 
 def reference_bgr(array: np.ndarray) -> Optional[np.ndarray]:
-    """The BGR uint8 image ``image_rules`` says ``array`` loads as, or None if refused."""
+    """The BGR image ``image_rules`` says ``array`` loads as (8-bit, or the same floats),
+    or None if refused."""
     shape_ok = array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))
     if not shape_ok or array.size == 0:
         return None
@@ -104,11 +105,11 @@ def reference_bgr(array: np.ndarray) -> Optional[np.ndarray]:
         if int(array.min()) < 0 or int(array.max()) > 255:
             return None
         pixels = array.astype(np.uint8)
-    elif kind == "f":
+    elif kind == "f":  # kept as floats (float16 as float32), values as they are
         values = array.astype(np.float64)
         if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
             return None
-        pixels = np.rint(values * (255 if values.max() <= 1 else 1)).astype(np.uint8)
+        pixels = array.astype(np.float32) if array.dtype == np.float16 else np.asarray(array)
     else:
         return None
     if pixels.ndim == 2:

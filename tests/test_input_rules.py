@@ -32,24 +32,31 @@ POISON = 13
 
 
 @pytest.mark.parametrize(
-    "array, expected",
-    [
-        (PHOTO.astype(np.float64), PHOTO),
-        (PHOTO.astype(np.float32) / 255, PHOTO),
-        (PHOTO.astype(np.float16) / 255, None),  # float16 rounding: within one level
-        (PHOTO.astype(np.int16), PHOTO),
-        (PHOTO.astype(np.uint16), PHOTO),
-        (PHOTO.astype(np.int64), PHOTO),
-    ],
-    ids=["float64-0-255", "float32-0-1", "float16-0-1", "int16", "uint16", "int64"],
+    "array",
+    [PHOTO.astype(np.int16), PHOTO.astype(np.uint16), PHOTO.astype(np.int64), (PHOTO // 2).astype(np.int8)],
+    ids=["int16", "uint16", "int64", "int8"],
 )
-def test_other_dtypes_become_the_same_8_bit_image(array: np.ndarray, expected: Any) -> None:
+def test_integer_arrays_in_range_become_the_same_8_bit_image(array: np.ndarray) -> None:
     pixels, _ = image_utils.load_image(array)
     assert pixels.dtype == np.uint8 and pixels.flags["C_CONTIGUOUS"]
-    if expected is None:
-        assert np.abs(pixels.astype(int) - PHOTO).max() <= 1
-    else:
-        np.testing.assert_array_equal(pixels, expected)
+    np.testing.assert_array_equal(pixels, array)
+
+
+@pytest.mark.parametrize(
+    "array, dtype",
+    [
+        (PHOTO.astype(np.float64), np.float64),
+        (PHOTO.astype(np.float32) / 255, np.float32),
+        (PHOTO.astype(np.float16) / 255, np.float32),
+    ],
+    ids=["float64-0-255", "float32-0-1", "float16-0-1"],
+)
+def test_float_arrays_keep_their_values_and_detectors_see_8_bits(array: np.ndarray, dtype: type) -> None:
+    pixels, _ = image_utils.load_image(array)
+    assert pixels.dtype == dtype and pixels.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(pixels, array.astype(dtype))
+    seen = image_rules.to_detector_pixels(pixels)
+    assert seen.dtype == np.uint8 and np.abs(seen.astype(int) - PHOTO).max() <= (1 if dtype != np.float64 or array.max() <= 1 else 0)
 
 
 @pytest.mark.parametrize(
@@ -88,11 +95,21 @@ def test_views_with_any_strides_load_as_their_contiguous_copy(view: np.ndarray) 
     np.testing.assert_array_equal(pixels, np.ascontiguousarray(view))
 
 
-def test_a_float_photo_gives_the_faces_of_its_8_bit_original() -> None:
+def test_a_float_image_keeps_its_precision_with_skip() -> None:
     photo = cv2.resize(PHOTO, (256, 192))
     as_uint8 = DeepFace.extract_faces(photo, detector_backend="skip")
     as_float = DeepFace.extract_faces(photo.astype(np.float32) / 255, detector_backend="skip")
-    np.testing.assert_array_equal(as_uint8[0]["face"], as_float[0]["face"])
+    np.testing.assert_allclose(as_uint8[0]["face"], as_float[0]["face"], atol=1e-6)
+
+
+def test_a_float_photo_gives_the_faces_of_its_8_bit_original(mixed_batch: List[np.ndarray]) -> None:
+    photo = mixed_batch[0]  # two faces
+    as_uint8 = DeepFace.extract_faces(photo, color_face="bgr")
+    for as_float in (photo.astype(np.float64), photo.astype(np.float32) / 255):
+        faces = DeepFace.extract_faces(as_float, color_face="bgr")
+        assert [face["facial_area"] for face in faces] == [face["facial_area"] for face in as_uint8]
+        for got, want in zip(faces, as_uint8):  # rotated in floats, not rounded to 8 bits
+            np.testing.assert_allclose(got["face"], want["face"], atol=1 / 255)
 
 
 # ---------------------------------------------------------------- encoded headers and the size limit

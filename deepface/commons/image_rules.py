@@ -6,9 +6,11 @@ The rules (also in the README):
 - ``uint8`` arrays are taken as they are.
 - Other integer arrays whose values all lie in 0..255 are cast to ``uint8`` (exactly);
   values outside that range are refused rather than clipped or rescaled by a guess.
-- Float arrays with every value in [0, 1] are scaled by 255; float arrays in [0, 255]
-  are taken as 8-bit values; both are rounded to the nearest integer. NaN, infinities,
-  negative values and values above 255 are refused.
+- Float arrays with every value in [0, 1] or in [0, 255] are kept as they are (float16
+  becomes float32), as deepface passes them on: a face cut from them, or the whole image
+  with ``skip``, keeps its precision. Detectors see them as 8-bit pixels
+  (:func:`to_detector_pixels`: scaled by 255 when every value is in [0, 1], rounded).
+  NaN, infinities, negative values and values above 255 are refused.
 - ``bool``, complex, object and other arrays are refused.
 - An image above the pixel limit (``max_image_pixels``, else ``$DEEPFACE_MAX_IMAGE_PIXELS``,
   else 100 megapixels) is refused: for encoded files from their header, before decoding.
@@ -62,16 +64,26 @@ def check_pixel_count(width: int, height: int, limit: int, index: Optional[int],
         )
 
 
-def to_uint8(pixels: NDArray[Any], index: Optional[int] = None, source: str = "") -> NDArray[Any]:
-    """The array as contiguous 8-bit pixels, by the module's rules, or a typed refusal."""
+def checked_pixels(pixels: NDArray[Any], index: Optional[int] = None, source: str = "") -> NDArray[Any]:
+    """The array as contiguous pixels by the module's rules (8-bit, or validated floats),
+    or a typed refusal."""
     kind = pixels.dtype.kind
     if pixels.dtype == np.uint8:
         return np.ascontiguousarray(pixels)
     if kind in "iu":
         return _integers_to_uint8(pixels, index, source)
     if kind == "f":
-        return _floats_to_uint8(pixels, index, source)
+        return _checked_floats(pixels, index, source)
     raise _refusal(pixels, "is not an image type (use uint8, or floats in [0, 1] or [0, 255])", index, source)
+
+
+def to_detector_pixels(pixels: NDArray[Any]) -> NDArray[Any]:
+    """The 8-bit view a detector gets of checked pixels: floats scaled by 255 when every
+    value is in [0, 1], then rounded; 8-bit pixels as they are."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    scale = UINT8_MAX if pixels.max() <= 1 else 1
+    return np.rint(pixels.astype(np.float64) * scale).clip(0, UINT8_MAX).astype(np.uint8)
 
 
 def _integers_to_uint8(pixels: NDArray[Any], index: Optional[int], source: str) -> NDArray[Any]:
@@ -83,7 +95,7 @@ def _integers_to_uint8(pixels: NDArray[Any], index: Optional[int], source: str) 
     return pixels.astype(np.uint8)
 
 
-def _floats_to_uint8(pixels: NDArray[Any], index: Optional[int], source: str) -> NDArray[Any]:
+def _checked_floats(pixels: NDArray[Any], index: Optional[int], source: str) -> NDArray[Any]:
     if not np.isfinite(pixels).all():
         raise _refusal(pixels, "holds NaN or infinite values", index, source)
     low, high = float(pixels.min()), float(pixels.max())
@@ -91,8 +103,9 @@ def _floats_to_uint8(pixels: NDArray[Any], index: Optional[int], source: str) ->
         raise _refusal(
             pixels, f"has values from {low:g} to {high:g}; floats must lie in [0, 1] or [0, 255]", index, source
         )
-    scale = UINT8_MAX if high <= 1 else 1
-    return np.rint(pixels.astype(np.float64) * scale).astype(np.uint8)
+    if pixels.dtype == np.float16:  # OpenCV cannot resize or rotate half floats
+        return pixels.astype(np.float32)
+    return np.ascontiguousarray(pixels)
 
 
 def _refusal(pixels: NDArray[Any], problem: str, index: Optional[int], source: str) -> ImageLoadError:

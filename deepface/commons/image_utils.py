@@ -86,7 +86,7 @@ def load_image(img: Any, index: Optional[int] = None, max_pixels: Optional[int] 
         raise ImageLoadError("Failed to decode image (not an image, or a format OpenCV cannot read)", index=index, source=source)
     check_shape(pixels, index=index, source=source)
     guard.check(pixels.shape[1], pixels.shape[0])
-    pixels = image_rules.to_uint8(pixels, index=index, source=source)
+    pixels = image_rules.checked_pixels(pixels, index=index, source=source)
     return to_bgr(pixels, index=index, source=source), source
 
 
@@ -210,13 +210,14 @@ def check_shape(pixels: NDArray[Any], index: Optional[int] = None, source: str =
 
 
 def to_bgr(pixels: NDArray[Any], index: Optional[int] = None, source: str = "") -> NDArray[Any]:
-    """Convert grayscale (H, W) or (H, W, 1) and BGRA (H, W, 4) arrays to BGR (H, W, 3)."""
+    """Convert grayscale (H, W) or (H, W, 1) and BGRA (H, W, 4) arrays to BGR (H, W, 3)
+    (the grey copied to each channel, the alpha dropped; any dtype)."""
     if pixels.ndim == 2:
-        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+        return np.repeat(pixels[:, :, np.newaxis], 3, axis=2)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
-        return cv2.cvtColor(pixels[:, :, 0], cv2.COLOR_GRAY2BGR)
+        return np.repeat(pixels, 3, axis=2)
     if pixels.ndim == 3 and pixels.shape[2] == 4:
-        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
+        return np.ascontiguousarray(pixels[:, :, :3])
     if pixels.ndim == 3 and pixels.shape[2] == 3:
         return pixels
     raise ImageLoadError(

@@ -316,7 +316,7 @@ def _detect_all(
         for image in (images[r.index] for r in loaded):
             check_detector_input(detector, image.shape, options)
         framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
-        batch = detector.detect_faces_batch([f.pixels for f in framed])
+        batch = detector.detect_faces_batch([image_rules.to_detector_pixels(f.pixels) for f in framed])
         yield from [_faces_from_regions(regions, frame, options) for frame, regions in zip(framed, batch)]
     except SYSTEMIC_ERRORS:
         raise
@@ -386,7 +386,7 @@ def _detect_framed(detector: Detector, img: NDArray[Any], options: ExtractOption
     """One image through ``detector``: size check, border, detection, crops."""
     check_detector_input(detector, img.shape, options)
     frame = frame_image(img, options.border_fraction)
-    (regions,) = detector.detect_faces_batch([frame.pixels])
+    (regions,) = detector.detect_faces_batch([image_rules.to_detector_pixels(frame.pixels)])
     return _faces_from_regions(regions, frame, options)
 
 

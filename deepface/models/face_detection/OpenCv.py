@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.commons import weight_utils
+from deepface.commons import image_rules, weight_utils
 from deepface.models.Detector import Detector, FacialAreaRegion, Point
 
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
@@ -98,7 +98,7 @@ class OpenCvClient(Detector):
         """
         if face.shape[0] == 0 or face.shape[1] == 0:
             return None, None
-        gray = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY)
+        gray = cv2.cvtColor(image_rules.to_detector_pixels(face), cv2.COLOR_BGR2GRAY)
         with self._eye_lock:
             eyes = self.eye_cascade.detectMultiScale(gray, EYE_SCALE_FACTOR, EYE_MIN_NEIGHBORS)
         if len(eyes) < 2:
