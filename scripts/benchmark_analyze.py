@@ -28,6 +28,8 @@ import numpy as np
 
 from benchmark import REPO, SHARED_FACES, command_line, device_note, median_run  # beside this script
 
+from deepface.testing.rescaled_weights import rescale_random_weights
+
 WORKER = REPO / "scripts" / "bench_analyze_worker.py"
 # Upstream's own model code writes the random weights; the scripts run with the oracle's
 # deepface on their path (the test suite runs them the same way).
@@ -126,33 +128,6 @@ class Measurement:
 
 
 # ---------------------------------------------------------------- weights
-
-
-def rescale_random_weights(path: Path, seed: int = 0) -> None:
-    """Turn a fresh Glorot-initialised file into one whose network answers decisively
-    (as ``tests/helpers/demography_weights.py`` does; scripts do not import tests).
-
-    Each kernel is scaled to He's variance (so activations keep their size through the
-    ReLU layers instead of fading towards a uniform softmax), and each bias gets a little
-    noise.
-    """
-    import h5py
-
-    rng = np.random.default_rng(seed)
-
-    def rescale(name: str, item: object) -> None:
-        if not isinstance(item, h5py.Dataset):
-            return
-        leaf = name.rsplit("/", 1)[-1]
-        if leaf.startswith("kernel"):
-            receptive = int(np.prod(item.shape[:-2]))
-            fan_in, fan_out = receptive * item.shape[-2], receptive * item.shape[-1]
-            item[...] = item[...] * np.float32(np.sqrt((fan_in + fan_out) / fan_in))
-        elif leaf.startswith("bias"):
-            item[...] = item[...] + rng.normal(0.0, 0.05, item.shape).astype(item.dtype)
-
-    with h5py.File(path, "r+") as weights:
-        weights.visititems(rescale)
 
 
 def run_oracle_script(script: Path, args: Sequence[str], home: Path, oracle: Path) -> None:

@@ -4,9 +4,7 @@ rescaled so that the random networks answer decisively (fresh ones answer unifor
 import shutil
 from pathlib import Path
 
-import h5py
-import numpy as np
-
+from deepface.testing.rescaled_weights import rescale_random_weights
 from tests.helpers.oracle import write_random_weights
 
 #: deepface's model name -> its weight file
@@ -16,30 +14,6 @@ WEIGHT_FILES = {
     "Race": "race_model_single_batch.h5",
     "Emotion": "facial_expression_model_weights.h5",
 }
-
-
-def rescale_random_weights(path: Path, seed: int = 0) -> None:
-    """Turn a fresh Glorot-initialised file into one whose network answers decisively.
-
-    Each kernel is scaled to He's variance (so activations keep their size through the
-    ReLU layers instead of fading towards a uniform softmax), and each bias gets a little
-    noise (fresh biases are all zero, so a swap of two would go unseen).
-    """
-    rng = np.random.default_rng(seed)
-
-    def rescale(name: str, item: object) -> None:
-        if not isinstance(item, h5py.Dataset):
-            return
-        leaf = name.rsplit("/", 1)[-1]
-        if leaf.startswith("kernel"):
-            receptive = int(np.prod(item.shape[:-2]))
-            fan_in, fan_out = receptive * item.shape[-2], receptive * item.shape[-1]
-            item[...] = item[...] * np.float32(np.sqrt((fan_in + fan_out) / fan_in))
-        elif leaf.startswith("bias"):
-            item[...] = item[...] + rng.normal(0.0, 0.05, item.shape).astype(item.dtype)
-
-    with h5py.File(path, "r+") as weights:
-        weights.visititems(rescale)
 
 
 def write_demography_home(weights_home: Path, home: Path) -> Path:
