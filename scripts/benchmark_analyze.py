@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from benchmark import REPO, SHARED_FACES, command_line, device_note, median_run  # beside this script
+from benchmark_recognition import run_json_worker  # beside this script
 
 from deepface.testing.rescaled_weights import rescale_random_weights
 
@@ -162,31 +163,10 @@ def ensure_weights(home: Path, actions: Sequence[str], spoofing: bool, oracle: P
 # ---------------------------------------------------------------- measuring
 
 
-def worker_env(package: str, home: Path, oracle: Path, device: str) -> Dict[str, str]:
-    """The worker's environment: which deepface it imports, the weights, the device."""
-    env = {**os.environ, "DEEPFACE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": str(oracle if package == UPSTREAM else REPO)}
-    if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""  # both packages, every engine, on the CPU
-    return env
-
-
 def run_worker(request: Dict, package: str, home: Path, scratch: Path, oracle: Path, device: str) -> Dict:
     """One fresh worker process; its JSON result."""
-    done = subprocess.run(
-        [sys.executable, str(WORKER), json.dumps(request)],
-        cwd=scratch, env=worker_env(package, home, oracle, device),
-        capture_output=True, text=True, check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{package} {request['task']} {request['detector_backend']} "
-                           f"batch={request['batch_size']} failed:\n{done.stderr[-3000:]}")
-    result = json.loads(lines[-1][len("BENCH-JSON "):])
-    expected = str(oracle if package == UPSTREAM else REPO)
-    if not result["module"].startswith(expected):
-        raise RuntimeError(f"{package} ran the wrong deepface: {result['module']}")
-    return result
+    label = f"{request['task']} {request['detector_backend']} batch={request['batch_size']}"
+    return run_json_worker(WORKER, request, package, home, scratch, oracle, device, label)
 
 
 def plan(args: argparse.Namespace) -> List[Tuple[str, str, str, Optional[int]]]:

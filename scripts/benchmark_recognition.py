@@ -134,15 +134,23 @@ def worker_env(package: str, home: Path, oracle: Path, device: str) -> Dict[str,
 
 def run_worker(request: Dict, package: str, home: Path, scratch: Path, oracle: Path, device: str) -> Dict:
     """One fresh worker process; its JSON result."""
+    label = f"{request['task']} {request['model_name']} {request['detector_backend']}"
+    return run_json_worker(WORKER, request, package, home, scratch, oracle, device, label)
+
+
+def run_json_worker(
+    worker: Path, request: Dict, package: str, home: Path, scratch: Path, oracle: Path, device: str, label: str
+) -> Dict:
+    """``worker`` in a fresh process for ``package``; the JSON it prints (``BENCH-JSON``),
+    checked to come from the right deepface."""
     done = subprocess.run(
-        [sys.executable, str(WORKER), json.dumps(request)],
+        [sys.executable, str(worker), json.dumps(request)],
         cwd=scratch, env=worker_env(package, home, oracle, device),
         capture_output=True, text=True, check=False,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{package} {request['task']} {request['model_name']} "
-                           f"{request['detector_backend']} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{package} {label} failed:\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][len("BENCH-JSON "):])
     expected = str(oracle if package == UPSTREAM else REPO)
     if not result["module"].startswith(expected):
