@@ -41,7 +41,16 @@ setup(
         "mediapipe": ["attrs>=22"],
         # find's pandas results and its feather/parquet datastores; the CLI's Parquet output
         "find": ["pandas>=2", "pyarrow>=14"],
-        "test": ["pytest>=8", "pandas>=2", "pyarrow>=14"],
+        # register/search/identify/build_index backends (sqlite needs nothing)
+        "postgres": ["psycopg[binary]>=3.1"],
+        "faiss": ["faiss-cpu>=1.7.4"],
+        "qdrant": ["qdrant-client>=1.9"],
+        "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],
+        # the REST API (deepface serve)
+        "api": ["flask>=3", "gunicorn>=22"],
+        # scale-out on Ray Data (deepface.ray)
+        "ray": ["ray[data]>=2.40", "pandas>=2", "pyarrow>=14"],
+        "test": ["pytest>=8", "pytest-timeout>=2.2", "pandas>=2", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},
 )
