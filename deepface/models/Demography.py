@@ -40,7 +40,12 @@ class Demography(ABC):
     def predict_batch(self, faces: Faces) -> NDArray[Any]:
         """Each face's prediction as deepface's ``predict`` gives it, stacked: class
         probabilities ``(N, classes)`` (the age model gives ``(N,)`` apparent ages)."""
-        return self.class_probabilities(faces)
+        return self.from_probabilities(self.class_probabilities(faces))
+
+    def from_probabilities(self, probabilities: NDArray[np.float32]) -> NDArray[Any]:
+        """:meth:`predict_batch`'s rows from the network's softmax output (as they are,
+        but for the age model)."""
+        return probabilities
 
     def predict(self, img: Faces) -> Union[NDArray[Any], np.float64]:
         """deepface's ``predict``: one face (3-D, or 4-D with one row) gives that face's

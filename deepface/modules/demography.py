@@ -13,6 +13,7 @@ from deepface.commons.exceptions import UnimplementedError
 from deepface.models.Demography import Demography
 from deepface.models.Detector import DetectedFace
 from deepface.models.demography.DemographyUtils import ACTION_MODELS, prepare_faces
+from deepface.models.demography.shared_trunk import predict_all
 from deepface.modules import modeling
 from deepface.modules.detection import (
     ExtractOptions,
@@ -132,11 +133,14 @@ def build_attribute_model(action: str) -> Demography:
 # ---------------------------------------------------------------- the model stage
 
 
-def analyze_faces(models: Sequence[Demography], faces: Sequence[DetectedFace]) -> List[List[FaceAttributes]]:
+def analyze_faces(
+    models: Sequence[Demography], faces: Sequence[DetectedFace], share_trunk: bool = True
+) -> List[List[FaceAttributes]]:
     """Each face's attributes, one dict per model in ``models``' order: every model runs
-    once over all ``faces``."""
+    once over all ``faces`` (leading layers that models hold identically run once for
+    them all, see :mod:`~deepface.models.demography.shared_trunk`)."""
     prepared = prepare_faces([face.img for face in faces])
-    per_model = [model.predict_batch(prepared) for model in models]
+    per_model = predict_all(models, prepared, share_trunk)
     return [[model.attributes(rows[k]) for model, rows in zip(models, per_model)] for k in range(len(faces))]
 
 

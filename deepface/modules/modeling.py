@@ -144,6 +144,11 @@ def forget(task: str, model_name: str) -> None:
         for key in [key for key in _cache if key[:2] == (task, model_name)]:
             del _cache[key]
             _build_locks.pop(key, None)
+    if task == "facial_attribute":
+        # plans that run a trunk once for several attribute models hold those models
+        from deepface.models.demography.shared_trunk import forget_plans
+
+        forget_plans()
 
 
 def _freeze(options: Dict[str, Any]) -> Hashable:

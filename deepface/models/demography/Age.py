@@ -6,7 +6,6 @@ from typing import Any, Dict
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.models.Demography import Faces
 from deepface.models.demography.DemographyUtils import AGE_CLASSES, apparent_ages, find_apparent_age
 from deepface.models.demography.keras_models import KerasDemography, build_vgg_classifier
 
@@ -33,9 +32,9 @@ class ApparentAgeClient(KerasDemography):
     def __init__(self) -> None:
         super().__init__(load_model)
 
-    def predict_batch(self, faces: Faces) -> NDArray[np.float64]:
+    def from_probabilities(self, probabilities: NDArray[np.float32]) -> NDArray[np.float64]:
         """Each face's apparent age, ``(N,)`` float64."""
-        return apparent_ages(self.class_probabilities(faces))
+        return apparent_ages(probabilities)
 
     def attributes(self, prediction: Any) -> Dict[str, Any]:
         """``analyze``'s entry: the apparent age truncated to an int."""
