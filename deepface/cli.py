@@ -270,6 +270,12 @@ def _add_detection_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="a detector keyword, e.g. engine=onnx or min_confidence=0.4 (repeatable)",
     )
+    parser.add_argument(
+        "--anti-spoofing",
+        action="store_true",
+        help="judge each face real or spoofed: extract-faces records is_real and antispoof_score "
+        "per face; represent and analyze fail an image with a spoofed face, as deepface does",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("-v", "--verbose", action="store_true")
 
@@ -526,6 +532,7 @@ def _extract_options(args: argparse.Namespace, detector_options: Dict[str, Any])
         color_face="bgr",
         normalize_face=False,
         max_faces=args.max_faces,
+        anti_spoofing=args.anti_spoofing,
         batch_size=args.batch_size,
         detection_border=args.detection_border,
         detector_options=detector_options,
@@ -651,9 +658,17 @@ def face_record(path: str, result: ImageResult, faces: List[Dict[str, Any]]) -> 
     """The JSON record of one input, without crops (``path`` first: see ``LINE_START``)."""
     return {
         "path": path,
-        "faces": [{"facial_area": face["facial_area"], "confidence": face["confidence"]} for face in faces],
+        "faces": [_face_entry(face) for face in faces],
         "error": error_text(result),
     }
+
+
+def _face_entry(face: Dict[str, Any]) -> Dict[str, Any]:
+    """A face of an ``extract-faces`` record: its box, confidence and, with
+    ``--anti-spoofing``, deepface's ``is_real`` and ``antispoof_score``."""
+    entry = {"facial_area": face["facial_area"], "confidence": face["confidence"]}
+    entry.update({key: face[key] for key in ("is_real", "antispoof_score") if key in face})
+    return entry
 
 
 def record_failed(record: Dict[str, Any]) -> bool:
@@ -723,6 +738,7 @@ def _analysis_extract_options(args: argparse.Namespace, detector_options: Dict[s
         align=not args.no_align,
         expand_percentage=args.expand_percentage,
         max_faces=args.max_faces,
+        anti_spoofing=args.anti_spoofing,
         batch_size=args.batch_size,
         detection_border=args.detection_border,
         detector_options=detector_options,
@@ -888,6 +904,7 @@ def _represent_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
         "normalization": args.normalization,
         "max_faces": args.max_faces,
         "l2_normalize": args.l2_normalize,
+        "anti_spoofing": args.anti_spoofing,
         "batch_size": args.batch_size,
         "detection_border": args.detection_border,
         "detector_options": parse_detector_options(args.detector_option),

@@ -89,3 +89,21 @@ def test_a_spoof_fails_only_its_own_input(fasnet_home: Path, mixed_batch: List[n
     assert sorted(caught.value.results) == genuine
     with pytest.raises(SpoofDetected, match="Spoof detected"):
         DeepFace.represent(mixed_batch[spoofed[0]], model_name="Dlib", enforce_detection=False, anti_spoofing=True)
+
+
+def test_the_command_line_records_each_face_s_verdict(fasnet_home: Path, photo_files: List[str], tmp_path: Path) -> None:
+    from deepface import cli
+
+    output = tmp_path / "faces.jsonl"
+    status = cli.main(["extract-faces", *photo_files, "--anti-spoofing", "--no-progress", "--output", str(output)])
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    expected = DeepFace.extract_faces(photo_files, anti_spoofing=True, enforce_detection=False)
+    assert status == (1 if any(not faces for faces in expected) else 0)
+    assert [record["path"] for record in records] == photo_files
+    for record, faces in zip(records, expected):
+        assert [face["facial_area"] for face in record["faces"]] == [
+            json.loads(json.dumps(face["facial_area"])) for face in faces  # eyes as JSON lists
+        ]
+        assert [face["is_real"] for face in record["faces"]] == [face["is_real"] for face in faces]
+        for got, want in zip(record["faces"], faces):
+            assert abs(got["antispoof_score"] - want["antispoof_score"]) <= SCORE_TOLERANCE
