@@ -143,3 +143,17 @@ def test_a_4d_array_is_a_batch_of_frames(attribute_models: Path, mixed_batch: Li
     for index, frame in enumerate(frames):
         assert_same_analysis(DeepFace.analyze(frame, actions=["age", "gender"], enforce_detection=False),
                              batched[index], f"frame {index}")
+
+
+def test_threads_get_the_answers_of_a_sequential_run(attribute_models: Path, mixed_batch: List[np.ndarray]) -> None:
+    """Four threads analyse single images and small batches at once, with the shared
+    trunk and every model in use: each gets what a sequential run gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [[img] for img in mixed_batch] + [mixed_batch[:3], mixed_batch[3:]]
+    sequential = [DeepFace.analyze(job, enforce_detection=False) for job in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda job: DeepFace.analyze(job, enforce_detection=False), jobs))
+    for number, (want, got) in enumerate(zip(sequential, threaded)):
+        for index, (expected, actual) in enumerate(zip(want, got)):
+            assert_same_analysis(expected, actual, f"job {number} image {index}")

@@ -107,3 +107,21 @@ def test_the_command_line_records_each_face_s_verdict(fasnet_home: Path, photo_f
         assert [face["is_real"] for face in record["faces"]] == [face["is_real"] for face in faces]
         for got, want in zip(record["faces"], faces):
             assert abs(got["antispoof_score"] - want["antispoof_score"]) <= SCORE_TOLERANCE
+
+
+def test_threads_get_the_verdicts_of_a_sequential_run(fasnet_home: Path, mixed_batch: List[np.ndarray]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def verdicts(job: List[np.ndarray]) -> List[List[tuple]]:
+        faces = DeepFace.extract_faces(job, enforce_detection=False, anti_spoofing=True)
+        return [[(face["is_real"], face["antispoof_score"]) for face in image] for image in faces]
+
+    jobs = [[img] for img in mixed_batch] + [mixed_batch[:4], mixed_batch[4:]]
+    sequential = [verdicts(job) for job in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(verdicts, jobs))
+    for number, (want, got) in enumerate(zip(sequential, threaded)):
+        assert [[real for real, _ in image] for image in got] == [[real for real, _ in image] for image in want], number
+        for image_want, image_got in zip(want, got):
+            for (_, expected), (_, actual) in zip(image_want, image_got):
+                assert abs(actual - expected) <= SCORE_TOLERANCE, number
