@@ -307,9 +307,13 @@ def _detect_all(
     """
     if not detector.native_batch:
         for result in loaded:
-            yield _guarded(lambda: detect_faces(
-                options.detector_backend, images[result.index], options.align, options.expand_percentage,
-                options.max_faces, options=options,
+            yield _guarded(lambda: detect_faces(  # by keyword, as deepface calls it (tests patch it)
+                detector_backend=options.detector_backend,
+                img=images[result.index],
+                align=options.align,
+                expand_percentage=options.expand_percentage,
+                max_faces=options.max_faces,
+                options=options,
             ))
         return
     try:
