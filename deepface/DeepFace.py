@@ -10,6 +10,8 @@ from numpy.typing import NDArray
 
 from deepface import __version__
 from deepface.modules import demography, detection, modeling, recognition, representation, streaming, verification
+from deepface.modules import datastore
+from deepface.modules.database import faiss_index
 from deepface.modules.detection import ExtractOptions
 from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult
 from deepface.modules.representation import RepresentOptions
@@ -22,12 +24,16 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_iter",
+    "build_index",
     "build_model",
     "extract_faces",
     "extract_faces_iter",
     "find",
+    "identify",
+    "register",
     "represent",
     "represent_iter",
+    "search",
     "stream",
     "verify",
 ]
@@ -536,4 +542,196 @@ def stream(
         batch_size=batch_size,
         show=show,
         progress=progress,
+    )
+
+
+# ---------------------------------------------------------------- face databases
+
+
+def register(
+    img: ImagesInput,
+    img_name: Optional[Union[str, List[str]]] = None,
+    model_name: str = "VGG-Face",
+    detector_backend: str = "opencv",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    database_type: str = "postgres",
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Dict[str, Any]:
+    """Embed the faces of one image or a batch and store them in a database.
+
+    Args:
+        img: one image or a batch (list/tuple/4-D array), embedded in batched passes.
+        img_name: the name stored with the faces; by default the image's path (for .jpg,
+            .jpeg, .png) or a random UUID. A list gives one name per image.
+        database_type: ``postgres`` (default), ``sqlite``, ``qdrant`` or ``milvus``; the
+            other names deepface accepts raise ``DatabaseNotAvailable``. With no PostgreSQL
+            configured (``connection``, ``connection_details``, ``DEEPFACE_POSTGRES_URI``),
+            ``$DEEPFACE_HOME/.deepface/embeddings.sqlite`` is used.
+        connection_details: a URI, path or dict of the client's keywords (else the
+            backend's environment variable: ``DEEPFACE_POSTGRES_URI``,
+            ``DEEPFACE_SQLITE_PATH``, ``DEEPFACE_QDRANT_URI``, ``DEEPFACE_MILVUS_URI``).
+        connection: an open client of the backend, used and left open.
+        batch_size: faces per forward pass of the model.
+        other arguments: as in :func:`represent`.
+
+    Returns:
+        ``{"inserted": n}``, the number of faces stored.
+    """
+    return datastore.register(
+        img,
+        img_name=img_name,
+        model_name=model_name,
+        detector_backend=detector_backend,
+        enforce_detection=enforce_detection,
+        align=align,
+        l2_normalize=l2_normalize,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        database_type=database_type,
+        connection_details=connection_details,
+        connection=connection,
+        batch_size=batch_size,
+    )
+
+
+def search(
+    img: ImagesInput,
+    model_name: str = "VGG-Face",
+    detector_backend: str = "opencv",
+    distance_metric: str = "cosine",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    similarity_search: bool = False,
+    k: Optional[int] = None,
+    database_type: str = "postgres",
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    search_method: str = "exact",
+    return_type: Optional[str] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> List[Any]:
+    """The stored faces that match each face of ``img`` (one image or a batch).
+
+    Args:
+        similarity_search: keep the closest faces whatever the threshold.
+        k: keep at most ``k`` matches per query face (``ann``: 20 when not given).
+        search_method: ``exact`` (every stored embedding) or ``ann`` (the faiss index of
+            :func:`build_index`, or the vector database's own search).
+        return_type: ``pandas`` (default when pandas is installed) or ``dict``.
+        other arguments: as in :func:`register` and :func:`verify`.
+
+    Returns:
+        For one image, one result per face found in it (deepface's shape); for a
+        list, tuple or 4-D array, one such list per input, in order (deepface flattens
+        the faces of all images into one list). Each result is a DataFrame (or a list
+        of dicts) of ``id``, ``img_name``, ``model_name``,
+        ``detector_backend``, ``aligned``, ``l2_normalized``, ``search_method``,
+        ``target_x/y/w/h`` (the query face), ``threshold``, ``distance_metric``,
+        ``distance`` and ``confidence``, closest first.
+    """
+    return datastore.search(
+        img,
+        model_name=model_name,
+        detector_backend=detector_backend,
+        distance_metric=distance_metric,
+        enforce_detection=enforce_detection,
+        align=align,
+        l2_normalize=l2_normalize,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        similarity_search=similarity_search,
+        k=k,
+        database_type=database_type,
+        connection_details=connection_details,
+        connection=connection,
+        search_method=search_method,
+        return_type=return_type,
+        batch_size=batch_size,
+    )
+
+
+def identify(
+    img: ImageInput,
+    identity_id: Union[str, int],
+    model_name: str = "VGG-Face",
+    detector_backend: str = "opencv",
+    distance_metric: str = "cosine",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    database_type: str = "postgres",
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Dict[str, Any]:
+    """Verify one image against one stored identity (its closest face decides).
+
+    Returns:
+        deepface's dict: ``verified``, ``distance``, ``threshold``, ``confidence``,
+        ``model``, ``detector_backend``, ``similarity_metric``, ``id``, ``img_name``,
+        ``facial_areas`` (``img1``: the query face, ``img2``: None) and ``time``.
+
+    Raises:
+        IdentityNotFound: no record has ``identity_id``.
+        IncompatibleIdentity: it was stored with another model or ``l2_normalize``.
+    """
+    return datastore.identify(
+        img,
+        identity_id,
+        model_name=model_name,
+        detector_backend=detector_backend,
+        distance_metric=distance_metric,
+        enforce_detection=enforce_detection,
+        align=align,
+        l2_normalize=l2_normalize,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        database_type=database_type,
+        connection_details=connection_details,
+        connection=connection,
+        batch_size=batch_size,
+    )
+
+
+def build_index(
+    model_name: str = "VGG-Face",
+    detector_backend: str = "opencv",
+    align: bool = True,
+    l2_normalize: bool = False,
+    database_type: str = "postgres",
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
+    max_neighbors_per_node: int = faiss_index.DEFAULT_MAX_NEIGHBORS,
+) -> None:
+    """Build, or extend with the rows it lacks, the faiss HNSW index that
+    ``search(search_method="ann")`` uses, stored in the database (``embeddings_index``).
+    Vector databases (``qdrant``, ``milvus``) index by themselves: nothing to do."""
+    datastore.build_index(
+        model_name=model_name,
+        detector_backend=detector_backend,
+        align=align,
+        l2_normalize=l2_normalize,
+        database_type=database_type,
+        connection_details=connection_details,
+        connection=connection,
+        batch_size=batch_size,
+        max_neighbors_per_node=max_neighbors_per_node,
     )

@@ -113,7 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_represent_parser(commands)
     _add_analyze_parser(commands)
     _add_stream_parser(commands)
+    _add_serve_parser(commands)
     return parser
+
+
+def _add_serve_parser(commands: Any) -> None:
+    from deepface.api.launcher import add_serve_parser  # the REST API lives in deepface.api
+
+    add_serve_parser(commands)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serve the REST API with gunicorn (``deepface.api.launcher``) until stopped."""
+    from deepface.api.launcher import serve_command as serve_api
+
+    return serve_api(args)
 
 
 def _add_extract_parser(commands: Any) -> None:
@@ -296,6 +310,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "represent": represent_command,
         "analyze": analyze_command,
         "stream": stream_command,
+        "serve": serve_command,
     }
     try:
         return commands[args.command](args)

@@ -136,3 +136,32 @@ class BatchFaceNotDetected(BatchError, FaceNotDetected):
 
 class BatchImageLoadError(BatchError, ImgNotFound):
     """One or more inputs of a batch could not be read."""
+
+
+class DatabaseError(ValueError):
+    """A face database (``register``, ``search``, ``identify``, ``build_index``) cannot be used."""
+
+
+class UnknownDatabaseType(DatabaseError):
+    """``database_type`` is not a name deepface knows; the message lists the available ones."""
+
+
+class DatabaseNotAvailable(DatabaseError, UnimplementedError):
+    """``database_type`` is a deepface backend this package does not provide yet; the
+    message lists the available ones."""
+
+
+class DatabaseConnectionError(DatabaseError):
+    """The connection information is missing or of the wrong type, or the database refused it."""
+
+
+class IndexNotFound(DatabaseError):
+    """``search_method="ann"`` found no index for the criteria: run ``build_index`` first."""
+
+
+class IdentityNotFound(DatabaseError):
+    """``identify`` got an ``identity_id`` that the database does not hold."""
+
+
+class IncompatibleIdentity(DatabaseError):
+    """The stored identity was embedded with another model or normalisation than the query."""

@@ -1,0 +1,176 @@
+"""Serving the REST API with gunicorn: ``deepface serve`` and ``python -m deepface.api``.
+
+    deepface serve --host 0.0.0.0 --port 5005 --workers 2 --warm-up-model Facenet
+
+Each worker process builds the application (and warms its models up) once, then serves
+requests one at a time (``--threads N`` serves N at once; the engines are thread-safe).
+The options win over the environment variables read by ``Variables.from_env``; the bearer
+token is read from ``DEEPFACE_AUTH_TOKEN`` only, so that it never shows in a process list.
+This module imports neither Flask nor gunicorn until a server starts.
+"""
+
+import argparse
+import dataclasses
+import logging
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from deepface.api.src.dependencies.variables import DEFAULT_MAX_REQUEST_MB, Variables, split_names
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5005  # deepface's
+DEFAULT_TIMEOUT_S = 120
+#: deepface's defaults for a request that names no model or detector
+DEFAULT_WARM_UP_MODEL = "VGG-Face"
+DEFAULT_WARM_UP_DETECTOR = "opencv"
+EXIT_USAGE = 2
+
+
+def add_serve_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` subcommand to an argparse subparsers object."""
+    serve = commands.add_parser(
+        "serve",
+        help="serve the REST API with gunicorn",
+        description="Serve deepface's REST API (/represent, /verify, /analyze, /extract_faces, "
+        "/register, /search, /build/index) with gunicorn. Requests may not name server files "
+        "or URLs unless allowed here. Bearer token: DEEPFACE_AUTH_TOKEN.",
+    )
+    add_serve_arguments(serve)
+    return serve
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The server's options (shared by ``deepface serve`` and ``python -m deepface.api``)."""
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--threads", type=_at_least_one, default=1, help="threads per worker (default: 1)")
+    parser.add_argument(
+        "--timeout", type=_at_least_one, default=DEFAULT_TIMEOUT_S,
+        help=f"seconds a worker may spend on start-up or one request (default: {DEFAULT_TIMEOUT_S})",
+    )
+    parser.add_argument(
+        "--allow-paths", nargs="+", default=None, metavar="DIR",
+        help="folders whose files a request may name (default: none; $DEEPFACE_API_ALLOW_PATHS)",
+    )
+    parser.add_argument("--allow-urls", action="store_true", default=None, help="let requests name http(s) URLs")
+    parser.add_argument(
+        "--max-request-mb", type=float, default=None, metavar="M",
+        help=f"largest request body in MB (default: {DEFAULT_MAX_REQUEST_MB:g}; $DEEPFACE_API_MAX_REQUEST_MB)",
+    )
+    parser.add_argument(
+        "--warm-up-model", action="append", default=None, metavar="NAME",
+        help=f"recognition model built at start (repeatable; default: {DEFAULT_WARM_UP_MODEL}, "
+        "or $DEEPFACE_FACE_RECOGNITION_MODELS)",
+    )
+    parser.add_argument(
+        "--warm-up-detector", action="append", default=None, metavar="NAME",
+        help=f"detector built at start (repeatable; default: {DEFAULT_WARM_UP_DETECTOR}, "
+        "or $DEEPFACE_FACE_DETECTION_MODELS)",
+    )
+    parser.add_argument("--no-warm-up", action="store_true", help="build models on first use only")
+    parser.add_argument("-v", "--verbose", action="store_true")
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def server_variables(args: argparse.Namespace, base: Optional[Variables] = None) -> Variables:
+    """The environment's settings, overridden by the command line's options."""
+    base = base or Variables.from_env()
+    changes: Dict[str, Any] = {}
+    if args.allow_paths is not None:
+        changes["allow_paths"] = tuple(args.allow_paths)
+    if args.allow_urls:
+        changes["allow_urls"] = True
+    if args.max_request_mb is not None:
+        changes["max_request_mb"] = args.max_request_mb
+    changes["face_recognition_models"] = _warm_up_names(
+        args.warm_up_model, base.face_recognition_models, DEFAULT_WARM_UP_MODEL, args.no_warm_up
+    )
+    changes["face_detection_models"] = _warm_up_names(
+        args.warm_up_detector, base.face_detection_models, DEFAULT_WARM_UP_DETECTOR, args.no_warm_up
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def _warm_up_names(given: Optional[List[str]], from_env: Sequence[str], default: str, off: bool) -> tuple:
+    if off:
+        return ()
+    if given is not None:
+        return tuple(name for item in given for name in split_names(item))
+    return tuple(from_env) or (default,)
+
+
+def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
+    """gunicorn's settings for these options."""
+    return {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "gthread" if args.threads > 1 else "sync",
+        "timeout": args.timeout,
+        "accesslog": "-" if args.verbose else None,
+        "errorlog": "-",
+        "loglevel": "info" if args.verbose else "warning",
+        # newer gunicorn's runtime-management socket (under the home folder): an API needs none
+        "control_socket_disable": True,
+    }
+
+
+def serve(variables: Variables, options: Dict[str, Any]) -> None:
+    """Run gunicorn until it is stopped; each worker builds its own application."""
+    from gunicorn.app.base import BaseApplication  # imported here: only a server needs it
+
+    class DeepFaceServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings:  # an older gunicorn lacks the newer settings
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from deepface.api.src.app import create_app
+
+            return create_app(variables)
+
+    DeepFaceServer().run()
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Check the options, then serve; exit status 2 for options that cannot work."""
+    try:
+        variables = server_variables(args)
+        _check_can_serve(variables)
+    except (ValueError, ImportError) as error:
+        print(f"deepface serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    logger.info("serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
+    serve(variables, gunicorn_options(args))
+    return 0
+
+
+def _check_can_serve(variables: Variables) -> None:
+    """Fail before forking workers: the allowed folders must exist, Flask and gunicorn be installed."""
+    from deepface.api.src.modules.core.sources import SourcePolicy
+
+    SourcePolicy.create(variables.allow_paths, variables.allow_urls)
+    for module in ("flask", "gunicorn"):
+        try:
+            __import__(module)
+        except ImportError as err:
+            raise ImportError(f"{module} is required by `deepface serve`: pip install 'deepface[api]'") from err
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m deepface.api [options]``."""
+    parser = argparse.ArgumentParser(prog="python -m deepface.api", description=__doc__.split("\n")[0])
+    add_serve_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    return serve_command(args)

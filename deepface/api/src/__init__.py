@@ -1,0 +1,1 @@
+"""The Flask application, its dependencies and its endpoints (deepface's module layout)."""

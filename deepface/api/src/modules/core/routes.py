@@ -1,0 +1,173 @@
+"""deepface's endpoints (``/represent``, ``/verify``, ``/analyze``, ``/register``, ``/search``,
+``/build/index``) plus ``/extract_faces``: same fields and answers as deepface 0.0.103.
+
+Each endpoint reads its fields (JSON, form fields or multipart files; a JSON list of images
+is one batch), checks their types, and hands them to ``service``; fields a request leaves
+out take the library's defaults.
+"""
+
+import functools
+from typing import Any, Callable, Dict, Mapping, Tuple
+
+from flask import Blueprint, current_app, request
+
+from deepface import __version__
+from deepface.api.src.dependencies.container import Container
+from deepface.api.src.modules.core import service
+from deepface.api.src.modules.core.fields import (
+    Parser,
+    actions,
+    boolean,
+    image_field,
+    integer,
+    parse_options,
+    positive_integer,
+    read_request,
+    real_number,
+    text,
+    text_or_texts,
+)
+
+# deepface's helper, kept under its name for code that imports it from here
+from deepface.api.src.modules.core.fields import extract_image_from_request  # noqa: F401
+
+blueprint = Blueprint("routes", __name__)
+CONTAINER_KEY = "deepface.api"
+UNAUTHORIZED = {"message": "Invalid or missing authentication token"}
+DATABASE_NOT_CONFIGURED = {
+    "error": "Database connection details must be provided in `DEEPFACE_CONNECTION_DETAILS` "
+    "environment variables (or the database type's own variable, e.g. DEEPFACE_POSTGRES_URI), "
+    "or set DEEPFACE_DATABASE_TYPE=sqlite"
+}
+
+Answer = Tuple[Dict[str, Any], int]
+
+DETECTION_FIELDS: Mapping[str, Parser] = {
+    "detector_backend": text,
+    "enforce_detection": boolean,
+    "align": boolean,
+    "expand_percentage": integer,
+    "anti_spoofing": boolean,
+}
+RECOGNITION_FIELDS: Mapping[str, Parser] = {**DETECTION_FIELDS, "model_name": text, "normalization": text}
+REPRESENT_FIELDS = {**RECOGNITION_FIELDS, "max_faces": positive_integer, "l2_normalize": boolean}
+VERIFY_FIELDS = {**RECOGNITION_FIELDS, "distance_metric": text, "threshold": real_number}
+ANALYZE_FIELDS = {**DETECTION_FIELDS, "actions": actions}
+EXTRACT_FACES_FIELDS = {**DETECTION_FIELDS, "max_faces": positive_integer, "return_face": boolean}
+REGISTER_FIELDS = {**RECOGNITION_FIELDS, "img_name": text_or_texts, "l2_normalize": boolean}
+SEARCH_FIELDS = {
+    **RECOGNITION_FIELDS,
+    "l2_normalize": boolean,
+    "distance_metric": text,
+    "similarity_search": boolean,
+    "k": positive_integer,
+    "search_method": text,
+}
+BUILD_INDEX_FIELDS = {"model_name": text, "detector_backend": text, "align": boolean, "l2_normalize": boolean}
+
+
+def container() -> Container:
+    """The services of the application serving the current request."""
+    return current_app.extensions[CONTAINER_KEY]
+
+
+def authenticated(view: Callable[[], Answer]) -> Callable[[], Answer]:
+    """Answer 401 unless the request carries the configured bearer token (when one is set)."""
+
+    @functools.wraps(view)
+    def guarded() -> Answer:
+        if not container().auth_service.validate(request.headers):
+            return UNAUTHORIZED, 401
+        return view()
+
+    return guarded
+
+
+def needs_database(view: Callable[[], Answer]) -> Callable[[], Answer]:
+    """Answer 500, as deepface does, when the server has no database configured."""
+
+    @functools.wraps(view)
+    def guarded() -> Answer:
+        if not container().variables.database_configured:
+            return DATABASE_NOT_CONFIGURED, 500
+        return view()
+
+    return guarded
+
+
+@blueprint.route("/")
+def home() -> str:
+    return f"<h1>Welcome to DeepFace API v{__version__}!</h1>"
+
+
+@blueprint.route("/represent", methods=["POST"])
+@authenticated
+def represent() -> Answer:
+    args = read_request()
+    options = parse_options(args, REPRESENT_FIELDS, ("img",))
+    return service.represent(img_path=image_field(args, "img"), sources=container().source_policy, **options)
+
+
+@blueprint.route("/verify", methods=["POST"])
+@authenticated
+def verify() -> Answer:
+    args = read_request()
+    options = parse_options(args, VERIFY_FIELDS, ("img1", "img2"))
+    return service.verify(
+        img1_path=image_field(args, "img1", allow_embeddings=True),
+        img2_path=image_field(args, "img2", allow_embeddings=True),
+        sources=container().source_policy,
+        **options,
+    )
+
+
+@blueprint.route("/analyze", methods=["POST"])
+@authenticated
+def analyze() -> Answer:
+    args = read_request()
+    options = parse_options(args, ANALYZE_FIELDS, ("img",))
+    return service.analyze(img_path=image_field(args, "img"), sources=container().source_policy, **options)
+
+
+@blueprint.route("/extract_faces", methods=["POST"])
+@authenticated
+def extract_faces() -> Answer:
+    args = read_request()
+    options = parse_options(args, EXTRACT_FACES_FIELDS, ("img",))
+    return service.extract_faces(img_path=image_field(args, "img"), sources=container().source_policy, **options)
+
+
+@blueprint.route("/register", methods=["POST"])
+@authenticated
+@needs_database
+def register() -> Answer:
+    args = read_request()
+    options = parse_options(args, REGISTER_FIELDS, ("img",))
+    return service.register(
+        img=image_field(args, "img"),
+        sources=container().source_policy,
+        variables=container().variables,
+        **options,
+    )
+
+
+@blueprint.route("/search", methods=["POST"])
+@authenticated
+@needs_database
+def search() -> Answer:
+    args = read_request()
+    options = parse_options(args, SEARCH_FIELDS, ("img",))
+    return service.search(
+        img=image_field(args, "img"),
+        sources=container().source_policy,
+        variables=container().variables,
+        **options,
+    )
+
+
+@blueprint.route("/build/index", methods=["POST"])
+@authenticated
+@needs_database
+def build_index() -> Answer:
+    options = parse_options(read_request(), BUILD_INDEX_FIELDS)
+    return service.build_index(variables=container().variables, **options)

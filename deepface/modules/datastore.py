@@ -1,0 +1,627 @@
+"""Face search in a database (deepface's ``register``, ``search``, ``identify``, ``build_index``).
+
+Embeddings come from the shared batched pipeline (``representation.iter_represent``): a
+list of images is embedded in batched passes, its faces stored with bulk writes, and every
+query face of a call is matched in one pass (one fetch of the stored embeddings, one faiss
+or vector-database request for all of them).
+
+Results have deepface 0.0.103's shapes: ``register`` gives ``{"inserted": n}``; ``search``
+one result per query face (a DataFrame, or a list of dicts), flattened over the images as
+deepface does (``search_per_image`` keeps one list per input); ``identify`` deepface's dict.
+Unlike deepface's ann search, a query face with no match keeps its (empty) result, so the
+results always line up with the faces.
+"""
+
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepface.commons import image_utils, package_utils
+from deepface.commons.exceptions import (
+    DataTypeError,
+    EmptyDatasource,
+    FaceNotDetected,
+    IdentityNotFound,
+    IncompatibleIdentity,
+    IndexNotFound,
+)
+from deepface.commons.logger import get_logger
+from deepface.modules.database import faiss_index
+from deepface.modules.database.inventory import DEFAULT_DATABASE, connect, spec_of
+from deepface.modules.database.types import Criteria, Database, Neighbour, NewEmbedding, StoredEmbedding
+from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult, raise_batch_error
+from deepface.modules.representation import DEFAULT_MODEL, RepresentOptions, iter_represent
+from deepface.modules.verification import METRICS, find_confidence, find_distance, find_threshold, l2_normalize
+
+logger = get_logger(__name__)
+
+SEARCH_METHODS = ("exact", "ann")
+#: Faces stored per bulk write (one transaction each) while a long list is registered.
+INSERT_CHUNK_FACES = 1000
+#: deepface names an image after its path only for these endings (else a random UUID).
+NAMED_EXTENSIONS = (".jpg", ".jpeg", ".png")
+CRITERIA_COLUMNS = ("model_name", "detector_backend", "aligned", "l2_normalized")
+MATCH_COLUMNS = (
+    "search_method", "target_x", "target_y", "target_w", "target_h",
+    "threshold", "distance_metric", "distance", "confidence",
+)  # fmt: skip
+
+Result = Union[List[Dict[str, Any]], Any]  # a list of dicts, or a pandas DataFrame
+
+
+@dataclass
+class QueryFace:
+    """One face of a query image: its embedding and where it is."""
+
+    vector: List[float]
+    facial_area: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How query faces are matched, validated once."""
+
+    model_name: str
+    distance_metric: str
+    search_method: str
+    similarity_search: bool
+    k: Optional[int]
+    return_type: str
+    threshold: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.search_method not in SEARCH_METHODS:
+            raise ValueError(f"unsupported search_method {self.search_method!r}; choose one of {SEARCH_METHODS}")
+        if self.distance_metric not in METRICS:
+            raise ValueError(f"unsupported distance_metric {self.distance_metric!r}; choose one of {METRICS}")
+        check_k(self.k)
+        object.__setattr__(self, "threshold", find_threshold(self.model_name, self.distance_metric))
+
+    def keep(self, distance: float) -> bool:
+        return self.similarity_search or distance <= self.threshold
+
+
+def check_k(k: Any) -> None:
+    if k is None:
+        return
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+        raise ValueError(f"k must be a positive integer or None, not {k!r}")
+
+
+# ---------------------------------------------------------------- register
+
+
+def register(
+    img: Any,
+    img_name: Optional[Union[str, Sequence[str]]] = None,
+    model_name: str = DEFAULT_MODEL,
+    detector_backend: str = "opencv",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    database_type: str = DEFAULT_DATABASE,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Dict[str, Any]:
+    """Embed the faces of one image or a batch and store them (see ``DeepFace.register``).
+
+    Faces are stored ``INSERT_CHUNK_FACES`` at a time, one bulk write each. When some
+    inputs of a batch fail, the others' faces are stored and a ``BatchError`` names the
+    failed ones (its ``results``: the stored faces of each other input).
+    """
+    spec_of(database_type)
+    images, is_batch = split_images(img)
+    names = image_names(images, img_name)
+    options = RepresentOptions(
+        model_name=model_name,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        l2_normalize=l2_normalize,
+        return_face=True,
+        batch_size=batch_size,
+    )
+    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
+    client = connect(database_type, connection_details, connection)  # before the models: fail fast
+    try:
+        embedded = iter_represent(images, options, name_indices=is_batch)
+        inserted, stored, errors = store_embeddings(client, embedded, names, criteria)
+    finally:
+        client.close()
+    if errors:
+        if not is_batch:
+            raise errors[0]
+        raise_batch_error(errors, stored, len(images))
+    if inserted == 0 and not any(stored):
+        raise FaceNotDetected("no embeddings were detected in the provided image(s)")
+    logger.debug("registered %d faces", inserted)
+    return {"inserted": inserted}
+
+
+def split_images(img: Any) -> Tuple[List[Any], bool]:
+    """The inputs of a call, and whether it was a batch (a list, tuple or 4-D array)."""
+    if image_utils.is_batch_input(img):
+        return image_utils.split_batch(img), True
+    return [img], False
+
+
+def image_names(images: Sequence[Any], img_name: Optional[Union[str, Sequence[str]]]) -> List[str]:
+    """deepface's name of each image: ``img_name``, else its path (for .jpg/.jpeg/.png),
+    else a random UUID. A list of names gives one per image."""
+    if isinstance(img_name, (list, tuple)):
+        if len(img_name) != len(images):
+            raise ValueError(f"img_name has {len(img_name)} names for {len(images)} images")
+        return [str(name) for name in img_name]
+    if img_name is not None:
+        return [str(img_name)] * len(images)
+    return [
+        image if isinstance(image, str) and image.endswith(NAMED_EXTENSIONS) else str(uuid.uuid4())
+        for image in images
+    ]
+
+
+def store_embeddings(
+    client: Database,
+    embedded: Iterator[Tuple[ImageResult, List[Dict[str, Any]]]],
+    names: List[str],
+    criteria: Criteria,
+) -> Tuple[int, List[List[Dict[str, Any]]], Dict[int, Exception]]:
+    """Store every face of ``embedded`` in bulk writes; return the count, the stored faces
+    of each input and the errors of the inputs that failed."""
+    inserted, pending = 0, []
+    stored: List[List[Dict[str, Any]]] = []
+    errors: Dict[int, Exception] = {}
+    for result, faces in embedded:
+        if result.error is not None:
+            errors[result.index] = result.error
+        name = names[result.index]
+        pending.extend(NewEmbedding(name, face["face"], face["embedding"], criteria) for face in faces)
+        stored.append([{"img_name": name, "facial_area": face["facial_area"]} for face in faces])
+        if len(pending) >= INSERT_CHUNK_FACES:
+            inserted += client.insert(pending)
+            pending = []
+    if pending:
+        inserted += client.insert(pending)
+    return inserted, stored, errors
+
+
+# ---------------------------------------------------------------- search
+
+
+def search(
+    img: Any,
+    model_name: str = DEFAULT_MODEL,
+    detector_backend: str = "opencv",
+    distance_metric: str = "cosine",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    similarity_search: bool = False,
+    k: Optional[int] = None,
+    database_type: str = DEFAULT_DATABASE,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    search_method: str = "exact",
+    return_type: Optional[str] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> List[Result]:
+    """The stored faces matching each query face: for one image, one result per face
+    (deepface's shape); for a batch, one such list per input, in order (see
+    ``DeepFace.search``)."""
+    per_image = search_per_image(
+        img,
+        model_name=model_name,
+        detector_backend=detector_backend,
+        distance_metric=distance_metric,
+        enforce_detection=enforce_detection,
+        align=align,
+        l2_normalize=l2_normalize,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        similarity_search=similarity_search,
+        k=k,
+        database_type=database_type,
+        connection_details=connection_details,
+        connection=connection,
+        search_method=search_method,
+        return_type=return_type,
+        batch_size=batch_size,
+    )
+    return per_image if image_utils.is_batch_input(img) else per_image[0]
+
+
+def search_per_image(
+    img: Any,
+    model_name: str = DEFAULT_MODEL,
+    detector_backend: str = "opencv",
+    distance_metric: str = "cosine",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    similarity_search: bool = False,
+    k: Optional[int] = None,
+    database_type: str = DEFAULT_DATABASE,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    search_method: str = "exact",
+    return_type: Optional[str] = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> List[List[Result]]:
+    """As :func:`search`, with one list of results per input image (one entry for a single
+    image). When some inputs of a batch fail, a ``BatchError`` names them and carries the
+    others' results."""
+    spec_of(database_type)
+    options = SearchOptions(
+        model_name=model_name,
+        distance_metric=search_metric(distance_metric, search_method, l2_normalize),
+        search_method=search_method,
+        similarity_search=similarity_search,
+        k=k,
+        return_type=package_utils.resolve_dataframe_return_type(return_type),
+    )
+    represent_options = RepresentOptions(
+        model_name=model_name,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        l2_normalize=l2_normalize,
+        batch_size=batch_size,
+    )
+    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
+    images, is_batch = split_images(img)
+    client = connect(database_type, connection_details, connection)  # before the models: fail fast
+    try:
+        queries, errors = embed_queries(images, represent_options, is_batch)
+        if errors and not is_batch:
+            raise errors[0]
+        faces = [face for image_faces in queries for face in image_faces]
+        matches, columns = match_faces(client, faces, criteria, options) if faces else ([], list(MATCH_COLUMNS))
+    finally:
+        client.close()
+    formatted = iter(format_result(rows, columns, options.return_type) for rows in matches)
+    per_image = [[next(formatted) for _ in image_faces] for image_faces in queries]
+    if errors:
+        raise_batch_error(errors, per_image, len(images))
+    return per_image
+
+
+def search_metric(distance_metric: str, search_method: str, l2_normalize: bool) -> str:
+    """deepface's metric overrides: ann measures cosine for L2-normalised vectors and
+    euclidean otherwise; exact search measures euclidean_l2 for normalised euclidean."""
+    if search_method == "ann":
+        metric = "cosine" if l2_normalize else "euclidean"
+        if metric != distance_metric:
+            logger.warning(
+                "ann search measures %s distances here (l2_normalize=%s), not %s", metric, l2_normalize, distance_metric
+            )
+        return metric
+    if l2_normalize and distance_metric == "euclidean":
+        logger.warning("vectors are L2-normalised: distance_metric euclidean becomes euclidean_l2")
+        return "euclidean_l2"
+    return distance_metric
+
+
+def embed_queries(
+    images: List[Any], options: RepresentOptions, is_batch: bool
+) -> Tuple[List[List[QueryFace]], Dict[int, Exception]]:
+    """The faces of every query image, embedded in batched passes; failed inputs apart."""
+    queries: List[List[QueryFace]] = []
+    errors: Dict[int, Exception] = {}
+    for result, faces in iter_represent(images, options, name_indices=is_batch):
+        if result.error is not None:
+            errors[result.index] = result.error
+        queries.append([QueryFace(face["embedding"], face["facial_area"]) for face in faces])
+    return queries, errors
+
+
+def match_faces(
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
+    """The kept rows of each face (closest first, at most ``k``) and the result columns."""
+    if options.search_method == "exact":
+        return match_exact(client, faces, criteria, options)
+    if client.is_vector_db:
+        return match_vector_db(client, faces, criteria, options)
+    return match_faiss(client, faces, criteria, options)
+
+
+def match_exact(
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
+    stored = client.fetch_all(criteria)
+    if not stored:
+        raise no_embeddings(criteria)
+    matrix = np.asarray([row.embedding for row in stored], dtype=np.float64)
+    columns = ["id", "img_name", *(CRITERIA_COLUMNS if stored[0].criteria else ()), *MATCH_COLUMNS]
+    matches = []
+    for face in faces:
+        distances = distances_to(np.asarray(face.vector, dtype=np.float64), matrix, options.distance_metric)
+        order = np.argsort(distances, kind="stable")  # ties keep id order, as deepface's sort
+        if not options.similarity_search:
+            order = order[distances[order] <= options.threshold]
+        matches.append([exact_row(stored[i], float(distances[i]), face, options) for i in order[: options.k]])
+    return matches, columns
+
+
+def distances_to(query: NDArray[np.float64], matrix: NDArray[np.float64], metric: str) -> NDArray[np.float64]:
+    """deepface's distance from ``query`` to every row of ``matrix`` (unrounded, as its search)."""
+    if metric == "euclidean":
+        return np.linalg.norm(matrix - query, axis=1)
+    if metric == "euclidean_l2":
+        return np.linalg.norm(l2_normalize(matrix, axis=1) - l2_normalize(query), axis=1)
+    similarity = (matrix @ query) / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+    if metric == "cosine":
+        return 1 - similarity
+    return np.arccos(np.clip(similarity, -1.0, 1.0)) / np.pi  # angular
+
+
+def exact_row(stored: StoredEmbedding, distance: float, face: QueryFace, options: SearchOptions) -> Dict[str, Any]:
+    row: Dict[str, Any] = {"id": stored.id, "img_name": stored.img_name}
+    if stored.criteria is not None:
+        row.update(criteria_fields(stored.criteria))
+    row.update(match_fields(distance, face, options))
+    return row
+
+
+def match_faiss(
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
+    index = faiss_index.deserialize(client.load_index(criteria))
+    queries = np.asarray([face.vector for face in faces], dtype=np.float32)
+    squared, ids = faiss_index.search(index, queries, options.k or faiss_index.DEFAULT_ANN_K)
+    matches = []
+    for face, face_squared, face_ids in zip(faces, squared, ids):
+        hits = [
+            Neighbour(id=int(key), img_name=None, distance=ann_distance(float(value), options.distance_metric))
+            for value, key in zip(face_squared, face_ids)
+            if key != -1
+        ]
+        matches.append(kept_rows(hits, face, criteria, options))
+    names = client.names_by_id([row["id"] for rows in matches for row in rows])
+    for rows in matches:
+        for row in rows:
+            row["img_name"] = names.get(row["id"])
+    return matches, ["id", *CRITERIA_COLUMNS, *MATCH_COLUMNS, "img_name"]
+
+
+def ann_distance(squared_l2: float, metric: str) -> float:
+    """faiss gives squared L2: its root for euclidean, its half (the cosine distance of
+    unit vectors) for cosine."""
+    return math.sqrt(squared_l2) if metric == "euclidean" else squared_l2 / 2
+
+
+def match_vector_db(
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
+    neighbours = client.nearest([face.vector for face in faces], criteria, options.k or faiss_index.DEFAULT_ANN_K)
+    if not any(neighbours):
+        raise no_embeddings(criteria)
+    matches = [kept_rows(hits, face, criteria, options) for hits, face in zip(neighbours, faces)]
+    return matches, ["id", "img_name", *CRITERIA_COLUMNS, *MATCH_COLUMNS]
+
+
+def kept_rows(
+    hits: List[Neighbour], face: QueryFace, criteria: Criteria, options: SearchOptions
+) -> List[Dict[str, Any]]:
+    """The hits within the threshold (all with ``similarity_search``), closest first, at most ``k``."""
+    kept = sorted((hit for hit in hits if options.keep(hit.distance)), key=lambda hit: hit.distance)
+    rows = []
+    for hit in kept[: options.k]:
+        row: Dict[str, Any] = {"id": hit.id}
+        if hit.img_name is not None:
+            row["img_name"] = hit.img_name
+        row.update(criteria_fields(criteria))
+        row.update(match_fields(hit.distance, face, options))
+        rows.append(row)
+    return rows
+
+
+def criteria_fields(criteria: Criteria) -> Dict[str, Any]:
+    values = (criteria.model_name, criteria.detector_backend, criteria.aligned, criteria.l2_normalized)
+    return dict(zip(CRITERIA_COLUMNS, values))
+
+
+def match_fields(distance: float, face: QueryFace, options: SearchOptions) -> Dict[str, Any]:
+    verified = distance <= options.threshold
+    area = face.facial_area
+    return {
+        "search_method": options.search_method,
+        "target_x": area.get("x"),
+        "target_y": area.get("y"),
+        "target_w": area.get("w"),
+        "target_h": area.get("h"),
+        "threshold": options.threshold,
+        "distance_metric": options.distance_metric,
+        "distance": distance,
+        "confidence": find_confidence(distance, options.model_name, verified, options.distance_metric),
+    }
+
+
+def format_result(rows: List[Dict[str, Any]], columns: List[str], return_type: str) -> Result:
+    if return_type == "dict":
+        return rows
+    import pandas as pd  # pylint: disable=import-outside-toplevel  (only for DataFrame results)
+
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
+
+
+def no_embeddings(criteria: Criteria) -> EmptyDatasource:
+    return EmptyDatasource(f"no embeddings found in the database for {criteria.describe()}: register faces first")
+
+
+# ---------------------------------------------------------------- identify
+
+
+def identify(
+    img: Any,
+    identity_id: Union[str, int],
+    model_name: str = DEFAULT_MODEL,
+    detector_backend: str = "opencv",
+    distance_metric: str = "cosine",
+    enforce_detection: bool = True,
+    align: bool = True,
+    l2_normalize: bool = False,
+    expand_percentage: int = 0,
+    normalization: str = "base",
+    anti_spoofing: bool = False,
+    database_type: str = DEFAULT_DATABASE,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Dict[str, Any]:
+    """Is the closest face of ``img`` the stored identity ``identity_id``? (see ``DeepFace.identify``)."""
+    started = time.time()
+    images, _ = split_images(img)
+    if len(images) != 1:
+        raise DataTypeError(f"identify takes a single image, but {len(images)} were given: call it once per image")
+    spec_of(database_type)
+    metric = search_metric(distance_metric, "exact", l2_normalize)
+    if metric not in METRICS:
+        raise ValueError(f"unsupported distance_metric {metric!r}; choose one of {METRICS}")
+    threshold = find_threshold(model_name, metric)
+    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
+    client = connect(database_type, connection_details, connection)
+    try:
+        stored = client.fetch_one(identity_id, criteria)
+    finally:
+        client.close()
+    if stored is None:
+        raise IdentityNotFound(f"identity_id {identity_id!r} is not in the database")
+    check_comparable(stored, identity_id, criteria)
+    options = RepresentOptions(
+        model_name=model_name,
+        enforce_detection=enforce_detection,
+        detector_backend=detector_backend,
+        align=align,
+        expand_percentage=expand_percentage,
+        normalization=normalization,
+        anti_spoofing=anti_spoofing,
+        l2_normalize=l2_normalize,
+        batch_size=batch_size,
+    )
+    (faces,), errors = embed_queries(images, options, is_batch=False)
+    if errors:
+        raise errors[0]
+    distances = [float(find_distance(stored.embedding, face.vector, metric)) for face in faces]
+    closest = int(np.argmin(distances))
+    distance = distances[closest]
+    verified = distance <= threshold
+    identity = stored.id.item() if isinstance(stored.id, np.generic) else stored.id
+    return {
+        "verified": verified,
+        "distance": distance,
+        "threshold": float(threshold),
+        "confidence": float(find_confidence(distance, model_name, verified, metric)),
+        "model": model_name,
+        "detector_backend": detector_backend,
+        "similarity_metric": metric,
+        "id": identity,
+        "img_name": str(stored.img_name),
+        "facial_areas": {"img1": faces[closest].facial_area, "img2": None},
+        "time": round(time.time() - started, 2),
+    }
+
+
+def check_comparable(stored: StoredEmbedding, identity_id: Any, criteria: Criteria) -> None:
+    """Refuse an identity of another model or normalisation; warn for another detector or alignment."""
+    registered = stored.criteria
+    if registered is None:
+        return
+    if registered.model_name != criteria.model_name:
+        raise IncompatibleIdentity(
+            f"identity_id {identity_id!r} was registered with {registered.model_name}, not {criteria.model_name}"
+        )
+    if registered.l2_normalized != criteria.l2_normalized:
+        raise IncompatibleIdentity(
+            f"identity_id {identity_id!r} was registered with l2_normalize={registered.l2_normalized}, "
+            f"not {criteria.l2_normalized}"
+        )
+    if (registered.detector_backend, registered.aligned) != (criteria.detector_backend, criteria.aligned):
+        logger.warning(
+            "identity_id %r was registered with detector_backend=%s, align=%s (asked: %s, %s): distances may differ",
+            identity_id, registered.detector_backend, registered.aligned, criteria.detector_backend, criteria.aligned,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------- build_index
+
+
+def build_index(
+    model_name: str = DEFAULT_MODEL,
+    detector_backend: str = "opencv",
+    align: bool = True,
+    l2_normalize: bool = False,
+    database_type: str = DEFAULT_DATABASE,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
+    connection: Any = None,
+    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
+    max_neighbors_per_node: int = faiss_index.DEFAULT_MAX_NEIGHBORS,
+) -> None:
+    """Build or extend the faiss HNSW index of one criteria set, stored in the database's
+    ``embeddings_index`` table (see ``DeepFace.build_index``). Vector databases index by
+    themselves: nothing to do."""
+    if spec_of(database_type).is_vector_db:
+        logger.info("%s indexes by itself: no index to build", database_type)
+        return
+    faiss_index.import_faiss()
+    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
+    client = connect(database_type, connection_details, connection)
+    try:
+        index_data = extended_index(client, criteria, batch_size, max_neighbors_per_node)
+        if index_data is not None:
+            client.save_index(criteria, index_data)
+    finally:
+        client.close()
+
+
+def extended_index(
+    client: Database, criteria: Criteria, batch_size: int, max_neighbors_per_node: int
+) -> Optional[bytes]:
+    """The stored index (or a new one) with every row it lacks added; None when none lacks."""
+    stored = client.fetch_all(criteria)
+    if not stored:
+        raise no_embeddings(criteria)
+    index = stored_index(client, criteria)
+    known = faiss_index.indexed_ids(index) if index is not None else set()
+    missing = [row for row in stored if int(row.id) not in known]
+    if not missing:
+        logger.info("every embedding of %s is already indexed", criteria.describe())
+        return None
+    if index is None:
+        index = faiss_index.new_index(len(stored[0].embedding), max_neighbors_per_node)
+    vectors = np.asarray([row.embedding for row in missing], dtype=np.float32)
+    faiss_index.add(index, [int(row.id) for row in missing], vectors, batch_size)
+    logger.info("indexed %d new embeddings (%d in all)", len(missing), index.ntotal)
+    return faiss_index.serialize(index)
+
+
+def stored_index(client: Database, criteria: Criteria) -> Any:
+    try:
+        return faiss_index.deserialize(client.load_index(criteria))
+    except IndexNotFound:
+        return None
+
+
+__all__ = ["build_index", "identify", "register", "search", "search_per_image"]
