@@ -139,6 +139,14 @@ def _add_extract_parser(commands: Any) -> None:
     )
     _add_detection_arguments(extract)
     extract.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on Ray Data (a local Ray, or the cluster at ADDRESS) and write --output as a Parquet "
+        "folder (needs deepface[ray]; see docs/ray.md)",
+    )
+    extract.add_argument(
         "--output",
         default=STDOUT,
         metavar="FILE",
@@ -176,6 +184,14 @@ def _add_represent_parser(commands: Any) -> None:
         "or broke off (an existing --output left as it was), 130 interrupted.",
     )
     _add_detection_arguments(represent)
+    represent.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on Ray Data (a local Ray, or the cluster at ADDRESS) and write --output as a Parquet "
+        "folder (needs deepface[ray]; see docs/ray.md)",
+    )
     represent.add_argument("--model-name", required=True, metavar="NAME", help="recognition model, e.g. Facenet")
     represent.add_argument(
         "--output",
@@ -481,6 +497,9 @@ def _sync_to_disk(path: str) -> None:
 
 def extract_faces_command(args: argparse.Namespace) -> int:
     """Detect the faces of every input into ``args.output``; 1 when some inputs failed."""
+    if args.ray:  # the same job on Ray Data, into a Parquet folder
+        from deepface.ray.cli import extract_faces_on_ray
+        return extract_faces_on_ray(args)
     options, paths, recorded = _prepare_extraction(args)
     if args.resume:
         _cut_torn_tail(args.output, recorded.keep_bytes)
@@ -872,6 +891,9 @@ class EmbeddingWriter(Protocol):
 
 def represent_command(args: argparse.Namespace) -> int:
     """Embed every face of every input into ``args.output``; 1 when some inputs failed."""
+    if args.ray:  # the same job on Ray Data, into a Parquet folder
+        from deepface.ray.cli import represent_on_ray
+        return represent_on_ray(args)
     suffix = _output_suffix(args.output)
     if suffix == ".parquet":
         _import_pyarrow()
