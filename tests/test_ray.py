@@ -29,6 +29,10 @@ from deepface.ray import (  # noqa: E402
     representation_schema,
 )
 
+# Two Ray instances at once on one machine would compete for its CPUs and ports: under
+# pytest-xdist, the Ray modules run in one worker, one after the other.
+pytestmark = pytest.mark.xdist_group("ray")
+
 PHOTOS = ("couple.jpg", "img1.jpg", "img3.jpg")
 #: Small images keep the module fast: each photo is downscaled to this width.
 WIDTH = 300

@@ -18,6 +18,10 @@ cluster_utils = pytest.importorskip("ray.cluster_utils", reason="needs ray.clust
 from deepface import DeepFace  # noqa: E402
 from deepface.ray import ResourcePlanError, extract_faces_dataset  # noqa: E402
 
+# Two Ray instances at once on one machine would compete for its CPUs and ports: under
+# pytest-xdist, the Ray modules run in one worker, one after the other.
+pytestmark = pytest.mark.xdist_group("ray")
+
 NODE = {"num_cpus": 1, "object_store_memory": 100 * 1024**2}
 
 
