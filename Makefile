@@ -33,7 +33,7 @@ demo:
 		--crops crops --overwrite || [ $$? -eq 1 ]
 	@echo "wrote faces.jsonl and crops/"
 
-BENCH_ARGS ?= --detectors opencv opencv@border0 mtcnn yolov8n yolov8n:onnx retinaface --batch-sizes 1 4 16 64 --photos 24 --frames 32 --output docs/benchmarks.md
+BENCH_ARGS ?= --detectors opencv opencv@border0 mtcnn yolov8n yolov8n:torch yolov11n retinaface --batch-sizes 1 4 16 64 --photos 24 --frames 32 --output docs/benchmarks.md
 
 bench:
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)

@@ -60,6 +60,7 @@ import cv2
 import numpy as np
 
 from deepface import DeepFace, __version__
+from deepface.commons import engines
 from deepface.commons.image_utils import expand_image_paths
 from deepface.modules import streaming
 from deepface.modules.demography import ACTIONS, AnalyzeOptions, build_attribute_model, check_actions, iter_analyze
@@ -321,6 +322,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (argparse exits 2 itself on bad syntax)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if not getattr(args, "verbose", False):
+        engines.quiet_tensorflow_startup()  # before anything imports TensorFlow
     commands = {
         "extract-faces": extract_faces_command,
         "represent": represent_command,

@@ -5,9 +5,9 @@ from ``.oracle/`` (``make oracle``), this package from the checkout. Models with
 downloadable weights here (yolov8n, retinaface) use random-weight models of the real
 architecture written once into a temporary weights folder that both packages read.
 
-    python scripts/benchmark.py --detectors opencv mtcnn yolov8n yolov8n:onnx --batch-sizes 1 16
+    python scripts/benchmark.py --detectors opencv mtcnn yolov8n yolov8n:torch yolov11n --batch-sizes 1 16
 
-A detector written ``name:engine`` (``yolov8n:onnx``) runs this package on that engine,
+A detector written ``name:engine`` (``yolov8n:torch``) runs this package on that engine,
 and ``name@border0`` with ``detection_border=0`` (no black frame: the opt-in that can
 change answers); both are compared with deepface's plain ``name``.
 """
@@ -40,12 +40,14 @@ the whole list after one warm-up image; deepface 0.0.103 runs the same images fr
 
 - photos: the first 24 of `../shared/faces` by name (330 px to 2,500 px, mixed sizes);
   frames: 32 frames of 640x480 cut from them.
-- yolov8n and retinaface use random-weight models of the real architectures written
-  once into a temporary weights folder that both packages read (no weights can be
-  downloaded here). The random YOLO model finds no face at deepface's 0.25 threshold and
-  the random RetinaFace few, so those rows time detection, not cropping.
-- `yolov8n:onnx` is this package with `detector_options={"engine": "onnx"}`, compared
-  with deepface's (torch) yolov8n.
+- yolov8n, yolov11n and retinaface use random-weight models of the real architectures
+  written once into a temporary weights folder that both packages read (no weights can be
+  downloaded here). The random yolov8n finds no face at deepface's 0.25 threshold, yolov11n
+  a few, and the random RetinaFace few, so those rows time detection, not cropping.
+- A plain YOLO row (`yolov8n`) is this package's default engine, `auto`: onnxruntime on
+  this CPU (the model exported to ONNX once, at the untimed warm-up, and cached);
+  `yolov8n:torch` is `detector_options={"engine": "torch"}` (ultralytics, as deepface
+  runs it). Both are compared with deepface's (torch) yolov8n.
 - Noise: this 2-core machine is shared and slows down unpredictably. deepface's own
   yolov8n on the photos ran at 14.4, 8.4 and 8.7 img/s in three runs of this script on
   one day, and its yolov8n on the frames at 17.0, 14.6, 18.1, 18.3 and 14.7 img/s. So a
@@ -99,11 +101,15 @@ def write_random_weights(home: Path, detectors: List[str]) -> None:
     sys.path.insert(0, str(REPO))
     from deepface.testing import random_models  # noqa: E402  (shared with the tests)
 
+    from deepface.testing.random_yolo_models import RANDOM_YOLO, write_random_yolo_pose_model  # noqa: E402
+
     weights = home / ".deepface" / "weights"
     weights.mkdir(parents=True, exist_ok=True)
     names = {split_detector(d)[0] for d in detectors}
     if "yolov8n" in names:
         random_models.write_random_yolo_face_model(weights / "yolov8n-face.pt")
+    for name in sorted(names & set(RANDOM_YOLO) - {"yolov8n"}):  # yolov11n, yolov12n
+        write_random_yolo_pose_model(weights / f"{name}-face.pt", name)
     if "retinaface" in names:
         random_models.write_random_retinaface_weights(weights / "retinaface.h5")
 

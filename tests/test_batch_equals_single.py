@@ -52,7 +52,7 @@ STACKED = {"group_batch": 4}  # stack equally shaped images even on a CPU, where
 CASES = {
     "opencv": Case("opencv"),
     "mtcnn": Case("mtcnn", STACKED, native=True),
-    "yolov8n": Case("yolov8n", {**YOLO_OPTIONS, **STACKED}, ("ultralytics",), native=True),
+    "yolov8n": Case("yolov8n", {**YOLO_OPTIONS, **STACKED, "engine": "torch"}, ("ultralytics",), native=True),
     "yolov8n-onnx": Case("yolov8n", {**YOLO_OPTIONS, **STACKED, "engine": "onnx"},
                          ("ultralytics", "onnx", "onnxruntime"), native=True),
     "retinaface": Case("retinaface", STACKED, ("retinaface",), native=True),
@@ -233,7 +233,7 @@ def test_skip_backend_batch_equals_single(mixed_batch: List[np.ndarray]) -> None
 def test_onnx_engine_finds_what_ultralytics_finds(weights_home, mixed_batch: List[np.ndarray]) -> None:
     for package in ("ultralytics", "onnx", "onnxruntime"):
         pytest.importorskip(package)
-    torch_engine = modeling.build_model("face_detector", "yolov8n", **YOLO_OPTIONS)
+    torch_engine = modeling.build_model("face_detector", "yolov8n", **YOLO_OPTIONS, engine="torch")
     onnx_engine = modeling.build_model("face_detector", "yolov8n", **YOLO_OPTIONS, engine="onnx")
     framed = [frame_image(img, 0.5).pixels for img in mixed_batch]
     for index, img in enumerate(framed):

@@ -32,7 +32,7 @@ YOLO = {"min_confidence": YOLO_TEST_CONFIDENCE}
 CASES = {
     "opencv": Case("opencv"),
     "mtcnn": Case("mtcnn"),
-    "yolov8n": Case("yolov8n", YOLO, ("ultralytics",)),
+    "yolov8n": Case("yolov8n", {**YOLO, "engine": "torch"}, ("ultralytics",)),
     "yolov8n-onnx": Case("yolov8n", {**YOLO, "engine": "onnx"}, ("ultralytics", "onnx", "onnxruntime")),
     # random weights: below deepface's 0.9, so that some faces are found to compare
     "retinaface": Case("retinaface", {"threshold": 0.5}, ("retinaface",)),

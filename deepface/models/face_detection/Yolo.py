@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from deepface.commons import weight_utils
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import Detector, FacialAreaRegion, choose_group_batch, equal_shape_batches
-from deepface.models.face_detection.yolo_onnx import Detections, OnnxYolo
+from deepface.models.face_detection.yolo_onnx import Detections, OnnxUnavailable, OnnxYolo, onnxruntime_installed
 from deepface.commons.exceptions import MissingDependencyError
 
 logger = get_logger(__name__)
@@ -20,7 +20,17 @@ CONFIDENCE_ENV = "YOLO_MIN_DETECTION_CONFIDENCE"
 DEFAULT_CONFIDENCE = 0.25
 # Images per forward pass within a group of same-sized images, on a GPU.
 GPU_GROUP_BATCH = 32
-ENGINES = ("torch", "onnx")
+#: "auto": onnx on a CPU where it can run, else torch; see :meth:`YoloClient._choose_engine`.
+ENGINES = ("auto", "torch", "onnx")
+DEFAULT_ENGINE = "auto"
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a detector runs on, and why (logged once, at debug level)."""
+
+    engine: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,20 @@ class YoloClient(Detector):
             the environment variable is read at every call, as deepface reads it).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; ``None`` lets ultralytics pick the GPU
             when there is one.
-        engine: ``"torch"`` (ultralytics' predictor, as deepface runs it) or ``"onnx"``
-            (onnxruntime on the CPU, the model exported once and cached beside its weights;
-            same pre- and post-processing).
+        engine: ``"auto"`` (the default: onnx on a CPU when onnxruntime is installed and
+            the export can be written or is cached, torch otherwise and always on a GPU),
+            ``"torch"`` (ultralytics' predictor, bit for bit as deepface runs it) or
+            ``"onnx"`` (onnxruntime on the CPU, the model exported once and cached, see
+            :mod:`~deepface.models.face_detection.yolo_onnx`; same pre- and post-processing,
+            boxes within 1 px and confidences within 1e-3 of torch's). Where the export
+            cannot be written or loaded, onnx falls back to torch with one warning. The
+            engine in use is :attr:`engine`; the one asked for, :attr:`requested_engine`.
         group_batch: equally shaped images per forward pass (see
             :func:`~deepface.models.Detector.choose_group_batch`: 32 on a GPU, 1 on a CPU).
+        intra_op_threads: the onnx engine's threads; None: the CPUs this process may use
+            (affinity and container quota), see :mod:`~deepface.models.face_detection.onnx_cpu`.
+        onnx_cache_dir: where exports go when the weights' folder is read-only; None:
+            ``$XDG_CACHE_HOME/deepface/onnx`` (``~/.cache/deepface/onnx``).
     """
 
     def __init__(
@@ -84,8 +103,10 @@ class YoloClient(Detector):
         model_name: str = "yolov8n",
         min_confidence: Optional[float] = None,
         device: Optional[str] = None,
-        engine: str = "torch",
+        engine: str = DEFAULT_ENGINE,
         group_batch: Optional[int] = None,
+        intra_op_threads: Optional[int] = None,
+        onnx_cache_dir: Optional[str] = None,
     ) -> None:
         if model_name not in YOLO_MODELS:
             raise ValueError(f"unknown YOLO model {model_name!r}; known: {sorted(YOLO_MODELS)}")
@@ -94,20 +115,41 @@ class YoloClient(Detector):
         self.model_name = model_name
         self.min_confidence = min_confidence  # None: deepface's variable, read at every call
         self.device = device
-        self.engine = engine
-        self.group_batch = choose_group_batch(group_batch, self._on_gpu(), GPU_GROUP_BATCH)
-        self.native_batch = self.group_batch > 1
+        self.requested_engine = engine
         self.weights_path = self._weights(YOLO_MODELS[model_name])
         self.model = _load_ultralytics().YOLO(self.weights_path)
         self.onnx: Optional[OnnxYolo] = None
-        if engine == "onnx":
-            has_keypoints = self.model.task == "pose"  # v8 face models give eyes; v11 ones do not
-            self.onnx = OnnxYolo(self.weights_path, has_keypoints)
+        choice = self._choose_engine(engine, intra_op_threads, onnx_cache_dir)
+        logger.debug("%s runs on %s: %s", model_name, choice.engine, choice.reason)
+        self.engine = choice.engine
+        self.engine_reason = choice.reason
+        on_gpu = self.engine == "torch" and self._torch_on_gpu()  # onnxruntime runs on the CPU here
+        self.group_batch = choose_group_batch(group_batch, on_gpu, GPU_GROUP_BATCH)
+        self.native_batch = self.group_batch > 1
         self._predictor_lock = threading.Lock()  # ultralytics' predictor keeps per-call state
 
-    def _on_gpu(self) -> bool:
-        if self.engine == "onnx":
-            return False  # onnxruntime runs here on the CPU provider
+    def _choose_engine(
+        self, requested: str, intra_op_threads: Optional[int], onnx_cache_dir: Optional[str]
+    ) -> EngineChoice:
+        """torch or onnx for ``requested``; builds :attr:`onnx` when it is onnx."""
+        if requested == "torch":
+            return EngineChoice("torch", "asked for")
+        if requested == "auto" and self._torch_on_gpu():
+            return EngineChoice("torch", "a GPU: torch batches there")
+        if not onnxruntime_installed():
+            if requested == "onnx":
+                raise MissingDependencyError("the onnx engine needs onnxruntime: pip install onnxruntime onnx")
+            return EngineChoice("torch", "onnxruntime is not installed")
+        has_keypoints = self.model.task == "pose"  # v8 face models give eyes; v11 ones do not
+        try:
+            self.onnx = OnnxYolo(self.weights_path, has_keypoints, intra_op_threads, onnx_cache_dir)
+        except OnnxUnavailable as error:
+            logger.warning("%s falls back to the torch engine: %s", self.model_name, error)
+            return EngineChoice("torch", f"onnx unavailable ({error})")
+        return EngineChoice("onnx", f"onnxruntime on the CPU, {self.onnx.threads} threads, {self.onnx.model_path}")
+
+    def _torch_on_gpu(self) -> bool:
+        """Whether ultralytics would run this model on a GPU."""
         if self.device is not None:
             return str(self.device).startswith("cuda")
         import torch
