@@ -10,7 +10,7 @@ ORACLE_PACKAGES ?= deepface==0.0.103 retina-face==0.0.19 werkzeug markupsafe
 IMAGES ?= ../shared/faces
 DETECTOR ?= mtcnn
 
-.PHONY: setup oracle test demo bench bench-recognition bench-analyze clean
+.PHONY: setup oracle test demo bench bench-recognition bench-analyze bench-database clean
 
 setup: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
@@ -24,8 +24,12 @@ $(BIN)/python:
 oracle: $(BIN)/python
 	$(BIN)/pip install --no-deps --upgrade --target $(ORACLE_DIR) $(ORACLE_PACKAGES)
 
+# Test modules run on TEST_WORKERS processes (pytest-xdist), each module whole in one of
+# them (its fixtures built once); modules marked with one xdist_group share a process.
+TEST_WORKERS ?= 2
+
 test:
-	$(BIN)/python -m pytest -q -rs tests
+	$(BIN)/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup tests
 
 # Exit status 1 means some images had no face (recorded in faces.jsonl): not a failed demo.
 demo:
@@ -47,6 +51,12 @@ ANALYZE_BENCH_ARGS ?= --photos 8 --repeats 3 --output docs/benchmarks-analyze.md
 
 bench-analyze:
 	$(BIN)/python scripts/benchmark_analyze.py $(ANALYZE_BENCH_ARGS)
+
+# Starts (and removes) a throw-away PostgreSQL cluster: needs /usr/lib/postgresql/15/bin.
+DATABASE_BENCH_ARGS ?= --photos 12 --queries 50 --repeats 3 --output docs/benchmarks-database.md
+
+bench-database:
+	$(BIN)/python scripts/benchmark_database.py $(DATABASE_BENCH_ARGS)
 
 clean:
 	rm -rf crops faces.jsonl .pytest_cache

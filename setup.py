@@ -50,7 +50,7 @@ setup(
         "api": ["flask>=3", "gunicorn>=22"],
         # scale-out on Ray Data (deepface.ray)
         "ray": ["ray[data]>=2.40", "pandas>=2", "pyarrow>=14"],
-        "test": ["pytest>=8", "pytest-timeout>=2.2", "pandas>=2", "pyarrow>=14"],
+        "test": ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5", "pandas>=2", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},
 )
