@@ -29,7 +29,7 @@ import numpy as np
 from benchmark import REPO, SHARED_FACES, command_line, device_note, median_run  # beside this script
 from benchmark_recognition import run_json_worker  # beside this script
 
-from deepface.testing.rescaled_weights import rescale_random_weights
+from deepface.testing.rescaled_weights import copy_trunk, rescale_random_weights
 
 WORKER = REPO / "scripts" / "bench_analyze_worker.py"
 # Upstream's own model code writes the random weights; the scripts run with the oracle's
@@ -158,6 +158,15 @@ def ensure_weights(home: Path, actions: Sequence[str], spoofing: bool, oracle: P
     if spoofing_missing:
         print("writing random weights: Fasnet", flush=True)
         run_oracle_script(ORACLE_FASNET_WRITER, [], home, oracle)
+
+
+def share_age_trunk(home: Path, actions: Sequence[str]) -> None:
+    """Give the gender and race files the age file's layers but the last: identical trunks."""
+    weights = home / ".deepface" / "weights"
+    for action in ("gender", "race"):
+        if action in actions and "age" in actions:
+            copy_trunk(weights / ATTRIBUTE_MODELS["age"][1], weights / ATTRIBUTE_MODELS[action][1])
+            print(f"{ATTRIBUTE_MODELS[action][0]} now holds Age's trunk", flush=True)
 
 
 # ---------------------------------------------------------------- measuring
@@ -368,6 +377,9 @@ def write_report(args: argparse.Namespace, rows: List[Measurement]) -> None:
         f"by `{command_line('benchmark_analyze.py', sys.argv[1:])}`"
         + (f" (each row the median of {args.repeats} runs)" if args.repeats > 1 else "")
         + ".\n\n"
+        + ("With `--shared-trunk`: the gender and race files hold the age file's trunk (all "
+           "layers but the last), so this package runs it once per face for the three.\n\n"
+           if args.shared_trunk else "")
     )
     table = render_table(rows)
     targets, missed = target_lines(rows, args.batch_sizes)
@@ -405,6 +417,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--home", default=None,
                         help="a DEEPFACE_HOME for the weights, kept (default: a temporary one); "
                              "missing random weights are written into it")
+    parser.add_argument("--shared-trunk", action="store_true",
+                        help="copy the age model's trunk into the gender and race files (both packages "
+                             "read them): what this package gains where deepface's weight files share it")
     parser.add_argument("--output", default=str(REPO / "docs" / "benchmarks-analyze.md"),
                         help="markdown tables; a plot is written beside them (.png)")
     args = parser.parse_args()
@@ -424,6 +439,8 @@ def main() -> int:
         home = Path(args.home) if args.home else Path(tmp)
         ensure_weights(home, args.actions if "analyze" in args.tasks else [], SPOOFING in args.tasks,
                        Path(args.oracle))
+        if args.shared_trunk:
+            share_age_trunk(home, args.actions)
         rows = measure(args, photos, home, Path(tmp))
     write_report(args, rows)
     return 0

@@ -10,7 +10,7 @@ import gc
 import logging
 import shutil
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Iterator, List
 
 import numpy as np
 import pytest
@@ -23,7 +23,8 @@ from deepface.models.demography.shared_trunk import (
     plan_sharing,
     predict_all,
 )
-from tests.helpers.demography_weights import WEIGHT_FILES, copy_trunk, nudge_layer, write_demography_home
+from deepface.testing.rescaled_weights import copy_trunk, nudge_layer
+from tests.helpers.demography_weights import WEIGHT_FILES, write_demography_home
 
 #: Shared and unshared runs do the same float32 arithmetic in the same order.
 TOLERANCE = 1e-6
