@@ -265,5 +265,5 @@ def test_a_bad_image_in_a_batch_keeps_the_others(gallery: Dict[str, Any], tmp_pa
     (rows,) = DeepFace.search(gallery["paths"][0], **COMMON, **database, return_type="dict")
     assert len(rows) == 1  # the good image was stored
     with pytest.raises(BatchError) as raised:
-        datastore.search_per_image([missing, gallery["paths"][0]], **COMMON, **database, return_type="dict")
+        DeepFace.search([missing, gallery["paths"][0]], **COMMON, **database, return_type="dict")
     assert set(raised.value.errors) == {0} and len(raised.value.results[1][0]) == 1

@@ -6,8 +6,8 @@ query face of a call is matched in one pass (one fetch of the stored embeddings,
 or vector-database request for all of them).
 
 Results have deepface 0.0.103's shapes: ``register`` gives ``{"inserted": n}``; ``search``
-one result per query face (a DataFrame, or a list of dicts), flattened over the images as
-deepface does (``search_per_image`` keeps one list per input); ``identify`` deepface's dict.
+of one image one result per query face (a DataFrame, or a list of dicts); of a batch one
+such list per input (deepface flattens them); ``identify`` deepface's dict.
 Unlike deepface's ann search, a query face with no match keeps its (empty) result, so the
 results always line up with the faces.
 """
@@ -219,56 +219,11 @@ def search(
     search_method: str = "exact",
     return_type: Optional[str] = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> List[Result]:
+) -> Union[List[Result], List[List[Result]]]:
     """The stored faces matching each query face: for one image, one result per face
-    (deepface's shape); for a batch, one such list per input, in order (see
-    ``DeepFace.search``)."""
-    per_image = search_per_image(
-        img,
-        model_name=model_name,
-        detector_backend=detector_backend,
-        distance_metric=distance_metric,
-        enforce_detection=enforce_detection,
-        align=align,
-        l2_normalize=l2_normalize,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        similarity_search=similarity_search,
-        k=k,
-        database_type=database_type,
-        connection_details=connection_details,
-        connection=connection,
-        search_method=search_method,
-        return_type=return_type,
-        batch_size=batch_size,
-    )
-    return per_image if image_utils.is_batch_input(img) else per_image[0]
-
-
-def search_per_image(
-    img: Any,
-    model_name: str = DEFAULT_MODEL,
-    detector_backend: str = "opencv",
-    distance_metric: str = "cosine",
-    enforce_detection: bool = True,
-    align: bool = True,
-    l2_normalize: bool = False,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    anti_spoofing: bool = False,
-    similarity_search: bool = False,
-    k: Optional[int] = None,
-    database_type: str = DEFAULT_DATABASE,
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
-    connection: Any = None,
-    search_method: str = "exact",
-    return_type: Optional[str] = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> List[List[Result]]:
-    """As :func:`search`, with one list of results per input image (one entry for a single
-    image). When some inputs of a batch fail, a ``BatchError`` names them and carries the
-    others' results."""
+    (deepface's shape); for a batch (list, tuple, 4-D array), one such list per input, in
+    order (see ``DeepFace.search``). When some inputs of a batch fail, a ``BatchError``
+    names them and carries the others' results."""
     spec_of(database_type)
     options = SearchOptions(
         model_name=model_name,
@@ -304,7 +259,7 @@ def search_per_image(
     per_image = [[next(formatted) for _ in image_faces] for image_faces in queries]
     if errors:
         raise_batch_error(errors, per_image, len(images))
-    return per_image
+    return per_image if is_batch else per_image[0]
 
 
 def search_metric(distance_metric: str, search_method: str, l2_normalize: bool) -> str:
@@ -624,4 +579,4 @@ def stored_index(client: Database, criteria: Criteria) -> Any:
         return None
 
 
-__all__ = ["build_index", "identify", "register", "search", "search_per_image"]
+__all__ = ["build_index", "identify", "register", "search"]
