@@ -38,8 +38,8 @@ How to reproduce: `make bench` (`make oracle` first; the command line of this ru
 Every row is a fresh process timing `DeepFace.extract_faces` over
 the whole list after one warm-up image; deepface 0.0.103 runs the same images from `.oracle/`.
 
-- photos: the first 24 of `../shared/faces` by name (330 px to 2,500 px, mixed sizes);
-  frames: 32 frames of 640x480 cut from them.
+- photos: the first {photos} of `../shared/faces` by name (330 px to 2,500 px, mixed sizes);
+  frames: {frames} frames of 640x480 cut from them.
 - yolov8n, yolov11n and retinaface use random-weight models of the real architectures
   written once into a temporary weights folder that both packages read (no weights can be
   downloaded here). The random yolov8n finds no face at deepface's 0.25 threshold, yolov11n
@@ -283,7 +283,8 @@ def main() -> int:
                     print(f"{dataset:7s} {detector:10s} {package:17s} batch={batch_size or '-':>3} "
                           f"{row.images_per_second:7.2f} img/s  faces={row.faces}", flush=True)
 
-    preamble = PREAMBLE.replace("{device_note}", device_note(args.device))
+    preamble = (PREAMBLE.replace("{device_note}", device_note(args.device))
+                .replace("{photos}", str(args.photos)).replace("{frames}", str(args.frames)))
     header = preamble.replace("{plot_name}", Path(args.output).with_suffix(".png").name) + (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
         f"by `{command_line('benchmark.py', sys.argv[1:])}`"
