@@ -56,10 +56,24 @@ def write_random_weights(home: Path, model_names: List[str]) -> None:
             (home / ".done" / name).touch()
 
 
-def oracle_embeddings(home: Path, model_name: str, faces: np.ndarray) -> np.ndarray:
-    """The oracle's embeddings of preprocessed ``faces`` (N, H, W, 3), each run alone."""
-    source, target = home / f"faces-{model_name}.npy", home / f"embeddings-{model_name}.npy"
+def write_random_engine_weights(home: Path, model_names: List[str]) -> None:
+    """Write random-weight ``.pth`` files of deepface's own PyTorch architectures, and the
+    same networks exported to ``.onnx``, into ``home``'s weights folder (once per name)."""
+    missing = [name for name in model_names if not (home / ".done" / f"engines-{name}").exists()]
+    if missing:
+        run_oracle_script("write_random_engine_weights.py", missing, home)
+        (home / ".done").mkdir(exist_ok=True)
+        for name in missing:
+            (home / ".done" / f"engines-{name}").touch()
+
+
+def oracle_embeddings(home: Path, model_name: str, faces: np.ndarray, engine: Optional[str] = None) -> np.ndarray:
+    """The oracle's embeddings of preprocessed ``faces`` (N, H, W, 3), each run alone, on
+    ``engine`` (``DEEPFACE_BACKEND_ENGINE``; the oracle's default, TensorFlow, when None)."""
+    tag = f"{model_name}-{engine or 'default'}"
+    source, target = home / f"faces-{tag}.npy", home / f"embeddings-{tag}.npy"
     np.save(source, faces.astype(np.float32))
-    out = run_oracle_script("run_forward.py", [model_name, str(source), str(target)], home)
+    env = {"DEEPFACE_BACKEND_ENGINE": engine} if engine else None
+    out = run_oracle_script("run_forward.py", [model_name, str(source), str(target)], home, extra_env=env)
     assert str(ORACLE_DIR) in out, "the oracle run did not use upstream deepface"
     return np.load(target)
