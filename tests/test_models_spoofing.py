@@ -229,22 +229,21 @@ def test_analyze_batch_equals_one_by_one(fasnet: FasNet.Fasnet, oracle_run: Orac
         assert got[0] == want[0] and abs(got[1] - want[1]) <= TOLERANCE, f"pair {k}"
 
 
-def test_analyze_batch_runs_each_network_once(fasnet: FasNet.Fasnet, oracle_run: OracleRun) -> None:
+def test_analyze_batch_runs_each_network_once(
+    fasnet: FasNet.Fasnet, oracle_run: OracleRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: List[int] = []
-    inference = fasnet._inference  # noqa: SLF001
 
-    def counting(run: Any) -> Any:
-        def call(batch: np.ndarray) -> Any:
+    class Counting:
+        def __init__(self, runner: Any) -> None:
+            self.runner, self.engine = runner, runner.engine
+
+        def __call__(self, batch: np.ndarray) -> Any:
             calls.append(len(batch))
-            return run(batch)
+            return self.runner(batch)
 
-        return call
-
-    fasnet._inference = tuple(counting(run) for run in inference)  # noqa: SLF001
-    try:
-        fasnet.analyze_batch(oracle_run.items())
-    finally:
-        fasnet._inference = inference  # noqa: SLF001
+    monkeypatch.setattr(fasnet, "runners", tuple(Counting(runner) for runner in fasnet.runners))
+    fasnet.analyze_batch(oracle_run.items())
     assert calls == [len(oracle_run.pairs)] * 2
 
 

@@ -51,8 +51,11 @@ class WeightsUnavailable(ValueError):
     """A weight file is neither cached nor downloadable."""
 
 
-class MissingDependencyError(ImportError):
-    """An optional engine is not installed; the message names the ``pip install`` that fixes it."""
+class MissingDependencyError(ImportError, ValueError):
+    """An optional engine is not installed; the message names the ``pip install`` that fixes it.
+
+    Also a ``ValueError``: deepface raises that for a missing engine, and code written for
+    it catches ``ValueError``."""
 
 
 class ImageLoadError(ImgNotFound):

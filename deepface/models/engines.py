@@ -112,8 +112,17 @@ def load_torch_state(module: Any, path: str) -> Any:
             "If the issue persists, consider downloading the file directly from the source "
             "and copying it to the target folder."
         ) from err
-    module.load_state_dict(state)
+    module.load_state_dict(strip_data_parallel_prefix(state))
     return module.eval()
+
+
+def strip_data_parallel_prefix(state: Dict[str, Any]) -> Dict[str, Any]:
+    """``state`` without the ``module.`` prefix that a ``DataParallel`` checkpoint puts on
+    every key (the Silent-Face ``.pth`` files deepface's anti-spoofing loads have it)."""
+    prefix = "module."
+    if state and all(key.startswith(prefix) for key in state):
+        return {key[len(prefix):]: value for key, value in state.items()}
+    return state
 
 
 def resolve(target: str) -> Callable[..., Any]:

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Hashable, Tuple
 
+from deepface.commons import backend_utils
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
 from deepface.commons.logger import get_logger
 from deepface.commons.exceptions import UnimplementedError
 
@@ -59,37 +61,65 @@ FACE_DETECTORS: Dict[str, ModelSpec] = {
     },
 }
 
-FACIAL_RECOGNITION: Dict[str, ModelSpec] = {
-    "VGG-Face": ModelSpec(f"{_RECOGNITION}.VGGFace:VggFaceClient"),
-    "Facenet": ModelSpec(f"{_RECOGNITION}.Facenet:FaceNetClient", {"dimension": 128}),
-    "Facenet512": ModelSpec(f"{_RECOGNITION}.Facenet:FaceNetClient", {"dimension": 512}),
-    "OpenFace": ModelSpec(f"{_RECOGNITION}.OpenFace:OpenFaceClient"),
-    "DeepFace": ModelSpec(f"{_RECOGNITION}.FbDeepFace:DeepFaceClient"),
-    "DeepID": ModelSpec(f"{_RECOGNITION}.DeepID:DeepIdClient"),
-    "ArcFace": ModelSpec(f"{_RECOGNITION}.ArcFace:ArcFaceClient"),
-    "Dlib": ModelSpec(f"{_RECOGNITION}.Dlib:DlibClient"),
-    "SFace": ModelSpec(f"{_RECOGNITION}.SFace:SFaceClient"),
-    "GhostFaceNet": ModelSpec(f"{_RECOGNITION}.GhostFaceNet:GhostFaceNetClient"),
-    "Buffalo_L": ModelSpec(f"{_RECOGNITION}.Buffalo_L:Buffalo_L"),
+#: Where each trained network's class lives for each engine (deepface 0.0.103's table,
+#: at its module paths); ``ANY`` marks a model that needs no engine of deepface's.
+ANY = "any"
+_ENGINE_FOLDERS = {TENSORFLOW: "tf", PYTORCH: "pytorch", ONNX: "onnx"}
+
+
+def _per_engine(package: str, module_class: str) -> Dict[str, str]:
+    module, class_name = module_class.split(".")
+    return {engine: f"{package}.{folder}.{module}.{class_name}" for engine, folder in _ENGINE_FOLDERS.items()}
+
+
+AVAILABLE_MODELS: Dict[str, Dict[str, Dict[str, str]]] = {
+    "facial_recognition": {
+        "VGG-Face": _per_engine(_RECOGNITION, "VGGFace.VggFaceClient"),
+        "OpenFace": _per_engine(_RECOGNITION, "OpenFace.OpenFaceClient"),
+        "Facenet": _per_engine(_RECOGNITION, "Facenet.FaceNet128dClient"),
+        "Facenet512": _per_engine(_RECOGNITION, "Facenet.FaceNet512dClient"),
+        "DeepFace": _per_engine(_RECOGNITION, "FbDeepFace.DeepFaceClient"),
+        "DeepID": _per_engine(_RECOGNITION, "DeepID.DeepIdClient"),
+        "Dlib": {ANY: f"{_RECOGNITION}.dlib.Dlib.DlibClient"},
+        "ArcFace": _per_engine(_RECOGNITION, "ArcFace.ArcFaceClient"),
+        "SFace": {ANY: f"{_RECOGNITION}.onnx.SFace.SFaceClient"},
+        "GhostFaceNet": _per_engine(_RECOGNITION, "GhostFaceNet.GhostFaceNetClient"),
+        "Buffalo_L": {ANY: f"{_RECOGNITION}.onnx.Buffalo_L.Buffalo_L"},
+    },
+    "spoofing": {"Fasnet": _per_engine(_SPOOFING, "FasNet.Fasnet")},
+    "facial_attribute": {
+        "Emotion": _per_engine(_DEMOGRAPHY, "Emotion.EmotionClient"),
+        "Age": _per_engine(_DEMOGRAPHY, "Age.ApparentAgeClient"),
+        "Gender": _per_engine(_DEMOGRAPHY, "Gender.GenderClient"),
+        "Race": _per_engine(_DEMOGRAPHY, "Race.RaceClient"),
+    },
+    # detectors bring their own engines (OpenCV, dlib, mediapipe, ultralytics, ...)
+    "face_detector": {name: {ANY: spec.target.replace(":", ".")} for name, spec in FACE_DETECTORS.items()},
 }
 
-FACIAL_ATTRIBUTES: Dict[str, ModelSpec] = {
-    "Age": ModelSpec(f"{_DEMOGRAPHY}.Age:ApparentAgeClient"),
-    "Gender": ModelSpec(f"{_DEMOGRAPHY}.Gender:GenderClient"),
-    "Race": ModelSpec(f"{_DEMOGRAPHY}.Race:RaceClient"),
-    "Emotion": ModelSpec(f"{_DEMOGRAPHY}.Emotion:EmotionClient"),
-}
 
-SPOOFING: Dict[str, ModelSpec] = {
-    "Fasnet": ModelSpec(f"{_SPOOFING}.FasNet:Fasnet"),
-}
+def get_model_class(task: str, model_name: str) -> type:
+    """The class of ``model_name`` for ``task`` on the process's engine (its module
+    imported now, not before), as deepface's ``get_model_class``.
 
-MODELS: Dict[str, Dict[str, ModelSpec]] = {
-    "face_detector": FACE_DETECTORS,
-    "facial_recognition": FACIAL_RECOGNITION,
-    "facial_attribute": FACIAL_ATTRIBUTES,
-    "spoofing": SPOOFING,
-}
+    Raises:
+        UnimplementedError: an unknown task or model, or a model the engine lacks.
+    """
+    if task not in AVAILABLE_MODELS:
+        raise UnimplementedError(f"unimplemented task - {task}")
+    sources = AVAILABLE_MODELS[task].get(model_name)
+    if not sources:
+        raise UnimplementedError(f"Invalid model_name passed - {task}/{model_name}")
+    engine = backend_utils.get_backend_engine()
+    source = sources.get(engine) or sources.get(ANY)
+    if not source:
+        raise UnimplementedError(
+            f"{task}/{model_name} is not implemented for the {engine} backend engine. It is available "
+            f"for {[name for name in sources if name != ANY]}. You may switch the backend engine with "
+            f"the {backend_utils.BACKEND_ENGINE_ENV_VAR} environment variable."
+        )
+    module_name, _, class_name = source.rpartition(".")
+    return getattr(importlib.import_module(module_name), class_name)  # type: ignore[no-any-return]
 
 
 _cache: Dict[Tuple[str, str, Hashable], Any] = {}
@@ -107,13 +137,12 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
             ``min_confidence`` or ``device`` for YOLO). Each distinct set of options is a
             distinct cached model.
     """
-    specs = MODELS.get(task)
-    if specs is None:
-        raise UnimplementedError(f"unknown task {task!r}; known tasks: {sorted(MODELS)}")
-    spec = specs.get(model_name)
-    if spec is None:
+    models = AVAILABLE_MODELS.get(task)
+    if models is None:
+        raise UnimplementedError(f"unknown task {task!r}; known tasks: {sorted(AVAILABLE_MODELS)}")
+    if model_name not in models:
         raise UnimplementedError(
-            f"unknown {task} {model_name!r}; choose one of: {', '.join(sorted(specs))}"
+            f"unknown {task} {model_name!r}; choose one of: {', '.join(sorted(models))}"
         )
     key = (task, model_name, _freeze(options))
     model = _cache.get(key)
@@ -125,10 +154,16 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
         model = _cache.get(key)
         if model is None:
             logger.debug("building %s %s with %s", task, model_name, options)
-            model = spec.build(**options)
+            model = _build(task, model_name, options)
             with _lock:
                 _cache[key] = model
     return model
+
+
+def _build(task: str, model_name: str, options: Dict[str, Any]) -> Any:
+    if task == "face_detector":  # detectors take fixed arguments (YOLO's model name)
+        return FACE_DETECTORS[model_name].build(**options)
+    return get_model_class(task, model_name)(**options)
 
 
 def clear_cache() -> None:

@@ -9,7 +9,6 @@ face) of the job's fixed Arrow schema; an input that cannot be read or has no fa
 its ``error`` and the others go on.
 """
 
-import importlib
 import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -368,9 +367,7 @@ def accepts_device(task: str, model_name: str) -> bool:
     """Whether the model's class takes a ``device`` keyword."""
     from deepface.modules import modeling
 
-    spec = modeling.MODELS.get(task, {}).get(model_name)
-    if spec is None:
+    if model_name not in modeling.AVAILABLE_MODELS.get(task, {}):
         return False
-    module_name, class_name = spec.target.split(":")
-    builder: Callable[..., Any] = getattr(importlib.import_module(module_name), class_name)
+    builder: Callable[..., Any] = modeling.get_model_class(task, model_name)
     return "device" in inspect.signature(builder).parameters

@@ -205,7 +205,7 @@ def check_known_model(task: str, name: str) -> None:
     from deepface.modules import modeling
     from deepface.modules.detection import SKIP
 
-    known = modeling.MODELS[task]
+    known = modeling.AVAILABLE_MODELS[task]
     if name not in known and not (task == "face_detector" and name == SKIP):
         raise UnimplementedError(f"unknown {task} {name!r}; choose one of: {', '.join(sorted(known))}")
 

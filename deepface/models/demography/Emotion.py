@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from deepface.commons.logger import get_logger
 from deepface.models.demography.DemographyUtils import EMOTION_LABELS
-from deepface.models.demography.keras_models import KerasDemography
+from deepface.models.demography.keras_models import NetworkDemography, attribute_network
 from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
@@ -67,7 +67,11 @@ def load_model() -> Any:
     return model
 
 
-class EmotionClient(KerasDemography):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = attribute_network("Emotion", "facial_expression_model_weights", WEIGHT_FILE, load_model, "emotion:emotion")
+
+
+class EmotionClient(NetworkDemography):
     """Emotion probabilities of BGR faces in ``[0, 1]`` (224x224 in ``analyze``; any size
     is converted to the network's 48x48 gray input)."""
 
@@ -76,8 +80,8 @@ class EmotionClient(KerasDemography):
     labels = EMOTION_LABELS
     face_shape: Tuple[Optional[int], ...] = (None, None, 3)
 
-    def __init__(self) -> None:
-        super().__init__(load_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, len(EMOTION_LABELS), device)
 
     def network_input(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
         """Each face gray and 48x48 (:func:`gray_face`), with a channel axis."""

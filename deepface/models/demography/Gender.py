@@ -1,11 +1,11 @@
 """Gender: VGG-Face with a two-class head, labels Woman and Man."""
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from deepface.models.demography.DemographyUtils import GENDER_LABELS
-from deepface.models.demography.keras_models import KerasDemography, build_vgg_classifier
+from deepface.models.demography.keras_models import NetworkDemography, attribute_network, build_vgg_classifier
 
 WEIGHT_FILE = "gender_model_weights.h5"
 WEIGHTS_URL = [
@@ -20,15 +20,19 @@ def load_model() -> Any:
     return build_vgg_classifier(len(GENDER_LABELS), WEIGHT_FILE, WEIGHTS_URL)
 
 
-class GenderClient(KerasDemography):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = attribute_network("Gender", "gender_model_weights", WEIGHT_FILE, load_model, "vgg:gender")
+
+
+class GenderClient(NetworkDemography):
     """Woman/Man probabilities of 224x224 BGR faces in ``[0, 1]``."""
 
     model_name = "Gender"
     action = "gender"
     labels = GENDER_LABELS
 
-    def __init__(self) -> None:
-        super().__init__(load_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, len(GENDER_LABELS), device)
 
     def attributes(self, prediction: Any) -> Dict[str, Any]:
         """``analyze``'s entries: each probability times 100 (deepface does not divide by

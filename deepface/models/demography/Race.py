@@ -1,9 +1,9 @@
 """Race: VGG-Face with a six-class head, deepface's labels in deepface's order."""
 
-from typing import Any
+from typing import Any, Optional
 
 from deepface.models.demography.DemographyUtils import RACE_LABELS
-from deepface.models.demography.keras_models import KerasDemography, build_vgg_classifier
+from deepface.models.demography.keras_models import NetworkDemography, attribute_network, build_vgg_classifier
 
 WEIGHT_FILE = "race_model_single_batch.h5"
 WEIGHTS_URL = [
@@ -18,12 +18,16 @@ def load_model() -> Any:
     return build_vgg_classifier(len(RACE_LABELS), WEIGHT_FILE, WEIGHTS_URL)
 
 
-class RaceClient(KerasDemography):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = attribute_network("Race", "race_model_single_batch", WEIGHT_FILE, load_model, "vgg:race")
+
+
+class RaceClient(NetworkDemography):
     """Race probabilities of 224x224 BGR faces in ``[0, 1]``."""
 
     model_name = "Race"
     action = "race"
     labels = RACE_LABELS
 
-    def __init__(self) -> None:
-        super().__init__(load_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, len(RACE_LABELS), device)

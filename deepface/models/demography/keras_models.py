@@ -1,18 +1,20 @@
-"""What the Keras attribute models share: one compiled forward pass for any batch size,
-and the VGG-Face trunk with a class head (the age, gender and race networks)."""
+"""What the attribute models share: a network run by any engine over a batch of faces,
+and the Keras VGG-Face trunk with a class head (the age, gender and race networks)."""
 
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, ClassVar, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.exceptions import InvalidEmbeddingsShapeError
 from deepface.commons.logger import get_logger
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
 from deepface.models.Demography import Demography, Faces
 from deepface.models.demography.DemographyUtils import FACE_SIZE, face_batch
 from deepface.models.facial_recognition import VGGFace
 from deepface.models.facial_recognition.VGGFace import _conv_stages
-from deepface.models.facial_recognition.keras_base import compiled_inference, keras, load_keras_weights
+from deepface.models.engines import Network, Runner, load_runner
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
 
@@ -40,17 +42,32 @@ def build_vgg_classifier(classes: int, weight_file: str, urls: Union[str, Sequen
     return model
 
 
-class KerasDemography(Demography):
-    """An attribute model that is a Keras classifier: built by ``build`` (weights loaded),
-    run as one compiled graph for any batch size."""
+def attribute_network(name: str, stem: str, h5_file: str, keras_build: Any, torch: str) -> Network:
+    """deepface's attribute network ``name`` on each engine: ``h5_file`` and ``stem``.pth/.onnx."""
+    return Network(
+        name=name,
+        files={TENSORFLOW: h5_file, PYTORCH: f"{stem}.pth", ONNX: f"{stem}.onnx"},
+        keras=keras_build,
+        torch=f"deepface.models.torch_nets.{torch}",
+    )
+
+
+class NetworkDemography(Demography):
+    """An attribute model whose network (a softmax classifier) runs on an engine, as one
+    forward pass for any batch size.
+
+    ``engine`` is ``None`` for the process's engine; the classes at deepface's module
+    paths (``demography.tf.Age`` ...) pin it.
+    """
 
     #: The faces it takes, ``(height, width, channels)``; ``None`` for any size.
     face_shape: Tuple[Optional[int], ...] = (FACE_SIZE, FACE_SIZE, 3)
+    engine: ClassVar[Optional[str]] = None
 
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self.model = build()
-        self._inference = compiled_inference(self.model)
-        self._classes = int(self.model.outputs[0].shape[-1])
+    def __init__(self, network: Network, classes: int, device: Optional[str] = None) -> None:
+        self.runner: Runner = load_runner(network, self.engine, device)
+        self.model = self.runner.model
+        self._classes = classes
 
     def network_input(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
         """The network's input for prepared faces ``(N, 224, 224, 3)``; as they are here
@@ -63,8 +80,7 @@ class KerasDemography(Demography):
             return np.zeros((0, self._classes), dtype=np.float32)
         self._check_faces(batch)
         inputs = self.network_input(batch)
-        output = self._inference(np.ascontiguousarray(inputs, dtype=np.float32))
-        return np.asarray(output, dtype=np.float32).reshape(len(batch), self._classes)
+        return self.runner(inputs).reshape(len(batch), self._classes)
 
     def _check_faces(self, batch: NDArray[np.float32]) -> None:
         """Raise a clear error for faces of a shape the model does not take."""

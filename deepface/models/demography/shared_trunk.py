@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 
 from deepface.commons.logger import get_logger
 from deepface.models.Demography import Demography
-from deepface.models.demography.keras_models import KerasDemography
+from deepface.commons.backend_utils import TENSORFLOW
+from deepface.models.demography.keras_models import NetworkDemography
 from deepface.models.facial_recognition.keras_base import compiled_inference, keras
 
 logger = get_logger(__name__)
@@ -38,7 +39,7 @@ class TrunkPlan:
     ``depth`` 0 means nothing is shared and each model runs whole.
     """
 
-    models: Tuple[KerasDemography, ...]
+    models: Tuple[NetworkDemography, ...]
     depth: int
     total: int
 
@@ -104,7 +105,7 @@ def shared_depth(models: Sequence[Any]) -> int:
     return depth if any(layer.weights for layer in stacks[0][:depth]) else 0
 
 
-def plan_sharing(models: Sequence[KerasDemography]) -> TrunkPlan:
+def plan_sharing(models: Sequence[NetworkDemography]) -> TrunkPlan:
     """Compare ``models``' networks and say how many leading layers can run once."""
     if len(models) < 2 or not all(is_linear_chain(model.model) for model in models):
         return TrunkPlan(tuple(models), 0, 0)
@@ -169,7 +170,7 @@ class _TrunkCache:
         self._lock = threading.Lock()
         self._entries: "OrderedDict[Tuple[int, ...], Optional[SharedTrunk]]" = OrderedDict()
 
-    def get(self, models: Tuple[KerasDemography, ...]) -> Optional[SharedTrunk]:
+    def get(self, models: Tuple[NetworkDemography, ...]) -> Optional[SharedTrunk]:
         key = tuple(id(model) for model in models)
         with self._lock:
             if key not in self._entries:
@@ -188,12 +189,15 @@ class _TrunkCache:
 _trunks = _TrunkCache()
 
 
-def trunk_candidates(models: Sequence[Demography]) -> Tuple[KerasDemography, ...]:
-    """The models that may share a trunk: the Keras ones that take faces unchanged (the
-    emotion model converts them to 48x48 gray, so it never shares)."""
+def trunk_candidates(models: Sequence[Demography]) -> Tuple[NetworkDemography, ...]:
+    """The models that may share a trunk: those running on TensorFlow (whose Keras layers
+    can be compared and cut) that take faces unchanged (the emotion model converts them
+    to 48x48 gray, so it never shares)."""
     return tuple(
         model for model in models
-        if isinstance(model, KerasDemography) and type(model).network_input is KerasDemography.network_input
+        if isinstance(model, NetworkDemography)
+        and model.runner.engine == TENSORFLOW
+        and type(model).network_input is NetworkDemography.network_input
     )
 
 

@@ -1,10 +1,13 @@
 """ArcFace: a ResNet-34 with pre-activation residual blocks and PReLU, read out by a
 dense layer to a batch-normalised 512-d embedding (deepface's ``ArcFace``)."""
 
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras, load_keras_weights
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.network_base import NetworkRecognition
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
 
@@ -103,12 +106,21 @@ def build_model() -> Any:
     return model
 
 
-class ArcFaceClient(KerasRecognition):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = Network(
+    name="ArcFace",
+    files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "arcface_weights.pth", ONNX: "arcface_weights.onnx"},
+    keras=build_model,
+    torch="deepface.models.torch_nets.arcface:arcface",
+)
+
+
+class ArcFaceClient(NetworkRecognition):
     """ArcFace: 112x112 BGR faces in, 512-d embeddings out, unnormalised."""
 
     model_name = "ArcFace"
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = EMBEDDING
 
-    def __init__(self) -> None:
-        super().__init__(build_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device)

@@ -1,10 +1,13 @@
 """DeepID: a small two-branch network on 55x47 faces; its 160-d ReLU layer ``deepid`` is
 deepface's DeepID embedding."""
 
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras, load_keras_weights
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.network_base import NetworkRecognition
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
 
@@ -54,12 +57,21 @@ def build_model() -> Any:
     return model
 
 
-class DeepIdClient(KerasRecognition):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = Network(
+    name="DeepID",
+    files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "deepid_weights.pth", ONNX: "deepid_weights.onnx"},
+    keras=build_model,
+    torch="deepface.models.torch_nets.deepid:deepid",
+)
+
+
+class DeepIdClient(NetworkRecognition):
     """DeepID: 47x55 (width x height) BGR faces in, 160-d embeddings out, unnormalised."""
 
     model_name = "DeepId"  # deepface's registry calls it "DeepID"; its client says "DeepId"
     input_shape = (WIDTH, HEIGHT)
     output_shape = EMBEDDING
 
-    def __init__(self) -> None:
-        super().__init__(build_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device)

@@ -5,11 +5,15 @@ a few helpers. Layer names are those of deepface's weight files, including their
 that the second branch of ``Block17_k`` and ``Block8_k`` (k <= 5) is labelled ``Branch_k``.
 """
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras, load_keras_weights
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
+from deepface.models.facial_recognition.network_base import NetworkRecognition
 
 logger = get_logger(__name__)
 
@@ -222,22 +226,36 @@ def inception_resnet_v1(dimension: int = 128) -> Any:
     return k.models.Model(inputs, x, name="inception_resnet_v1")
 
 
-class FaceNetClient(KerasRecognition):
+def _keras_facenet(dimension: int) -> Any:
+    file_name, urls = WEIGHTS[dimension]
+    model = load_keras_weights(inception_resnet_v1(dimension), file_name, urls)
+    logger.debug("FaceNet-%dd weights loaded from %s", dimension, file_name)
+    return model
+
+
+def _network(dimension: int) -> Network:
+    stem = WEIGHTS[dimension][0][: -len(".h5")]
+    return Network(
+        name=f"Facenet{'' if dimension == 128 else dimension}",
+        files={TENSORFLOW: WEIGHTS[dimension][0], PYTORCH: f"{stem}.pth", ONNX: f"{stem}.onnx"},
+        keras=functools.partial(_keras_facenet, dimension),
+        torch=f"deepface.models.torch_nets.facenet:facenet{dimension}",
+    )
+
+
+#: The two networks on each engine, by embedding dimension.
+NETWORKS: Dict[int, Network] = {dimension: _network(dimension) for dimension in WEIGHTS}
+
+
+class FaceNetClient(NetworkRecognition):
     """FaceNet with deepface's weights: ``dimension=128`` is deepface's "Facenet",
     ``dimension=512`` its "Facenet512". 160x160 BGR faces in, embeddings out."""
 
     input_shape = (INPUT_SIZE, INPUT_SIZE)
 
-    def __init__(self, dimension: int = 128) -> None:
-        if dimension not in WEIGHTS:
-            raise ValueError(f"FaceNet comes in dimensions {sorted(WEIGHTS)}, not {dimension}")
+    def __init__(self, dimension: int = 128, device: Optional[str] = None) -> None:
+        if dimension not in NETWORKS:
+            raise ValueError(f"FaceNet comes in dimensions {sorted(NETWORKS)}, not {dimension}")
         self.output_shape = dimension
         self.model_name = f"FaceNet-{dimension}d"  # deepface's client names
-        super().__init__(lambda: self._build(dimension))
-
-    @staticmethod
-    def _build(dimension: int) -> Any:
-        file_name, urls = WEIGHTS[dimension]
-        model = load_keras_weights(inception_resnet_v1(dimension), file_name, urls)
-        logger.debug("FaceNet-%dd weights loaded from %s", dimension, file_name)
-        return model
+        super().__init__(NETWORKS[dimension], device)

@@ -13,7 +13,10 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from deepface.commons import weight_utils
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.network_base import NetworkRecognition
+from deepface.models.facial_recognition.keras_base import keras
 
 logger = get_logger(__name__)
 
@@ -204,12 +207,21 @@ def build_model() -> Any:
     return k.models.Model(inputs=inputs, outputs=f7)
 
 
-class DeepFaceClient(KerasRecognition):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = Network(
+    name="DeepFace",
+    files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "VGGFace2_DeepFace_weights_val-0.9034.pth", ONNX: "VGGFace2_DeepFace_weights_val-0.9034.onnx"},
+    keras=build_model,
+    torch="deepface.models.torch_nets.fbdeepface:deepface",
+)
+
+
+class DeepFaceClient(NetworkRecognition):
     """Facebook's DeepFace: 152x152 BGR faces in, 4096-d ReLU embeddings out, unnormalised."""
 
     model_name = "DeepFace"
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = EMBEDDING
 
-    def __init__(self) -> None:
-        super().__init__(build_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device)

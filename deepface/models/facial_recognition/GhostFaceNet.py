@@ -2,10 +2,13 @@
 global depthwise convolution to a batch-normalised 512-d embedding (deepface's
 ``GhostFaceNet``; HamadYA/GhostFaceNets' ``GhostFaceNet_W1.3_S1_ArcFace`` weights)."""
 
-from typing import Any, NamedTuple, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras, load_keras_weights
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.network_base import NetworkRecognition
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
 
@@ -143,12 +146,21 @@ def build_model() -> Any:
     return model
 
 
-class GhostFaceNetClient(KerasRecognition):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = Network(
+    name="GhostFaceNet",
+    files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "ghostfacenet_v1.pth", ONNX: "ghostfacenet_v1.onnx"},
+    keras=build_model,
+    torch="deepface.models.torch_nets.ghostfacenet:ghostfacenet",
+)
+
+
+class GhostFaceNetClient(NetworkRecognition):
     """GhostFaceNet: 112x112 BGR faces in, 512-d embeddings out, unnormalised."""
 
     model_name = "GhostFaceNet"
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = EMBEDDING
 
-    def __init__(self) -> None:
-        super().__init__(build_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device)

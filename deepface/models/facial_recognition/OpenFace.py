@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras, load_keras_weights
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.network_base import NetworkRecognition
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
 
@@ -162,12 +165,21 @@ def build_model() -> Any:
     return model
 
 
-class OpenFaceClient(KerasRecognition):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = Network(
+    name="OpenFace",
+    files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "openface_weights.pth", ONNX: "openface_weights.onnx"},
+    keras=build_model,
+    torch="deepface.models.torch_nets.openface:openface",
+)
+
+
+class OpenFaceClient(NetworkRecognition):
     """OpenFace, 96x96 BGR faces in, l2-normalised 128-d embeddings out."""
 
     model_name = "OpenFace"
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = EMBEDDING_SIZE
 
-    def __init__(self) -> None:
-        super().__init__(build_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device)

@@ -1,13 +1,16 @@
 """VGG-Face: a VGG-16 network trained on 2622 identities; its 4096-d ``fc7`` activations,
 l2-normalised, are deepface's VGG-Face embedding."""
 
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import KerasRecognition, keras, load_keras_weights
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
+from deepface.models.engines import Network
+from deepface.models.facial_recognition.network_base import NetworkRecognition
+from deepface.models.facial_recognition.keras_base import keras, load_keras_weights
 
 logger = get_logger(__name__)
 
@@ -67,15 +70,24 @@ def l2_normalize_rows(embeddings: NDArray[np.float32]) -> NDArray[np.float32]:
     return (wide / (norms + NORM_EPSILON)).astype(np.float32)
 
 
-class VggFaceClient(KerasRecognition):
+#: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
+NETWORK = Network(
+    name="VGG-Face",
+    files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "vgg_face_weights.pth", ONNX: "vgg_face_weights.onnx"},
+    keras=build_model,
+    torch="deepface.models.torch_nets.vgg:vgg_face",
+)
+
+
+class VggFaceClient(NetworkRecognition):
     """VGG-Face, 224x224 BGR faces in, l2-normalised 4096-d embeddings out."""
 
     model_name = "VGG-Face"
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = FC_UNITS
 
-    def __init__(self) -> None:
-        super().__init__(build_model)
+    def __init__(self, device: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device)
 
     def embed_batch(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
         """fc7 activations of each face, l2-normalised row by row (deepface's ``forward``)."""

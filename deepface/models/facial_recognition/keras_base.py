@@ -8,7 +8,6 @@ from numpy.typing import NDArray
 
 from deepface.commons import weight_utils
 from deepface.commons.engines import import_tensorflow_safely
-from deepface.models.FacialRecognition import FacialRecognition
 
 
 def keras() -> Any:
@@ -43,15 +42,3 @@ def compiled_inference(model: Any) -> Callable[[NDArray[np.float32]], Any]:
     spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
     return tf.function(lambda batch: model(batch, training=False), input_signature=[spec])
 
-
-class KerasRecognition(FacialRecognition):
-    """A recognition model that is a Keras model: built by ``build``, then weights loaded;
-    run as one compiled graph (see :func:`compiled_inference`)."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self.model = build()
-        self._inference = compiled_inference(self.model)
-
-    def embed_batch(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
-        output = self._inference(np.ascontiguousarray(faces, dtype=np.float32))
-        return np.asarray(output, dtype=np.float32).reshape(len(faces), -1)

@@ -9,13 +9,15 @@ gets alone.
 """
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
 from deepface.commons.logger import get_logger
-from deepface.models.facial_recognition.keras_base import compiled_inference, load_keras_weights
+from deepface.models.engines import Network, load_runner
+from deepface.models.facial_recognition.keras_base import load_keras_weights
 from deepface.models.spoofing import FasNetBackbone
 from deepface.models.spoofing.FasNetUtils import Box, check_image, crop, softmax
 
@@ -31,6 +33,8 @@ SECOND_WEIGHTS_URL = [
     "https://github.com/serengil/deepface_models/releases/download/v1.0/4_0_0_80x80_MiniFASNetV1SE.h5",
     "https://huggingface.co/serengil/deepface/resolve/main/4_0_0_80x80_MiniFASNetV1SE.h5",
 ]
+#: The PyTorch engine's files: Silent-Face-Anti-Spoofing's own checkpoints, as deepface loads them.
+SILENT_FACE_URL = "https://github.com/minivision-ai/Silent-Face-Anti-Spoofing/raw/master/resources/anti_spoof_models/"
 FIRST_SCALE = 2.7
 SECOND_SCALE = 4.0
 CROP_SIZE = FasNetBackbone.INPUT_SIZE
@@ -42,22 +46,39 @@ Item = Tuple[NDArray[Any], Box]
 
 @dataclass(frozen=True)
 class Member:
-    """One of the two networks: how it is built, its weights, and the crop scale it sees."""
+    """One of the two networks: how Keras builds it, its weights, the crop scale it sees."""
 
     build: Callable[[], Any]
     weight_file: str
     urls: Sequence[str]
     scale: float
+    torch: str
+
+    @property
+    def stem(self) -> str:
+        return self.weight_file[: -len(".h5")]
+
+    def network(self) -> Network:
+        """This network on each engine (deepface's ``.h5``, ``.pth`` and ``.onnx`` files)."""
+        return Network(
+            name=self.stem,
+            files={TENSORFLOW: self.weight_file, PYTORCH: f"{self.stem}.pth", ONNX: f"{self.stem}.onnx"},
+            keras=lambda: load_member(self),
+            torch=f"deepface.models.torch_nets.minifasnet:{self.torch}",
+            urls={TENSORFLOW: self.urls, PYTORCH: [f"{SILENT_FACE_URL}{self.stem}.pth"]},
+        )
 
 
 MEMBERS: Tuple[Member, Member] = (
-    Member(FasNetBackbone.MiniFASNetV2, FIRST_WEIGHT_FILE, FIRST_WEIGHTS_URL, FIRST_SCALE),
-    Member(FasNetBackbone.MiniFASNetV1SE, SECOND_WEIGHT_FILE, SECOND_WEIGHTS_URL, SECOND_SCALE),
+    Member(FasNetBackbone.MiniFASNetV2, FIRST_WEIGHT_FILE, FIRST_WEIGHTS_URL, FIRST_SCALE, "minifasnet_v2"),
+    Member(FasNetBackbone.MiniFASNetV1SE, SECOND_WEIGHT_FILE, SECOND_WEIGHTS_URL, SECOND_SCALE, "minifasnet_v1se"),
 )
+#: Engines whose files end in a softmax (deepface exported its graphs so); the others give logits.
+SOFTMAX_INCLUDED = frozenset({ONNX})
 
 
 def load_member(member: Member) -> Any:
-    """``member``'s network with deepface's weights (downloaded once, then cached)."""
+    """``member``'s Keras network with deepface's weights (downloaded once, then cached)."""
     model = member.build()
     load_keras_weights(model, member.weight_file, member.urls)
     logger.debug("anti-spoofing network loaded from %s", member.weight_file)
@@ -83,13 +104,16 @@ class Fasnet:
     """Anti-spoofing with deepface's two MiniFASNets (Silent-Face-Anti-Spoofing).
 
     Attributes:
-        first_model: MiniFASNetV2, sees the face box enlarged 2.7 times (a Keras model).
-        second_model: MiniFASNetV1SE, sees it enlarged 4 times (a Keras model).
+        first_model: MiniFASNetV2, sees the face box enlarged 2.7 times (the engine's model).
+        second_model: MiniFASNetV1SE, sees it enlarged 4 times.
+        engine: ``None`` for the process's engine; deepface's ``spoofing.tf.FasNet`` ... pin it.
     """
 
-    def __init__(self) -> None:
-        self.first_model, self.second_model = (load_member(member) for member in MEMBERS)
-        self._inference = tuple(compiled_inference(model) for model in (self.first_model, self.second_model))
+    engine: ClassVar[Optional[str]] = None
+
+    def __init__(self, device: Optional[str] = None) -> None:
+        self.runners = tuple(load_runner(member.network(), self.engine, device) for member in MEMBERS)
+        self.first_model, self.second_model = (runner.model for runner in self.runners)
 
     def probabilities(self, items: Sequence[Item]) -> Tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Each network's softmax for every item, ``(N, 3)`` float32 each; one forward
@@ -100,13 +124,13 @@ class Fasnet:
         """
         items = [(check_image(img), box) for img, box in items]
         outputs = []
-        for member, inference in zip(MEMBERS, self._inference):
+        for member, runner in zip(MEMBERS, self.runners):
             crops = member_crops(items, member.scale)
             if len(crops) == 0:
                 outputs.append(np.zeros((0, FasNetBackbone.CLASSES), dtype=np.float32))
                 continue
-            logits = np.asarray(inference(np.ascontiguousarray(crops)), dtype=np.float32)
-            outputs.append(softmax(logits))
+            output = runner(crops)
+            outputs.append(output if runner.engine in SOFTMAX_INCLUDED else softmax(output))
         return outputs[0], outputs[1]
 
     def analyze_batch(self, items: Sequence[Item]) -> List[Tuple[bool, float]]:

@@ -1,0 +1,1 @@
+"""deepface's module path for the dlib recognition model (no engine needed)."""

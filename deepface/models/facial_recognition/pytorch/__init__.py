@@ -1,0 +1,1 @@
+"""deepface's module paths for the facial recognition networks on PyTorch."""

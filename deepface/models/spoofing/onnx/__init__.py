@@ -1,0 +1,1 @@
+"""deepface's module paths for the spoofing networks on ONNX Runtime."""
