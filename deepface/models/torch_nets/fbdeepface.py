@@ -9,8 +9,6 @@ identity classifier F8 is not in the file. Every layer ends in a ReLU; F7's inpu
 flattened channels first, the order deepface's file was written in.
 """
 
-from typing import Tuple
-
 import torch
 from torch import nn
 from torch.nn import functional as F
