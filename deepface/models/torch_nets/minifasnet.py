@@ -136,7 +136,10 @@ class ResidualStack(nn.Module):
         super().__init__()
         last = len(expands) - 1
         self.model = nn.Sequential(
-            *(InvertedBottleneck(channels, e, channels, 1, gated=gate_last and k == last) for k, e in enumerate(expands))
+            *(
+                InvertedBottleneck(channels, expand, channels, stride=1, gated=gate_last and k == last)
+                for k, expand in enumerate(expands)
+            )
         )
 
     def forward(self, x: Tensor) -> Tensor:
