@@ -180,7 +180,7 @@ class MiniFASNet(nn.Sequential):
         state = OrderedDict(state_dict)
         metadata = getattr(state_dict, "_metadata", None)
         if metadata is not None:
-            state._metadata = metadata  # type: ignore[attr-defined]
+            state._metadata = OrderedDict(metadata)  # type: ignore[attr-defined]  # renamed in place
         consume_prefix_in_state_dict_if_present(state, DATA_PARALLEL_PREFIX)
         return super().load_state_dict(state, *args, **kwargs)
 
