@@ -65,7 +65,9 @@ def write_network(task: str, name: str, weights: str) -> None:
         shape = (224, 224, 3)
     else:  # deepface's input_shape is (width, height)
         shape = (client.input_shape[1], client.input_shape[0], 3)
-    export(written["model"], written["file"][: -len(".pth")] + ".onnx", shape)
+    # the graph of what the client runs: VGG-Face's descriptor stops at fc7, whereas its
+    # file holds the whole classifier (deepface's vgg_face_weights.onnx returns 4096-d)
+    export(client.model, written["file"][: -len(".pth")] + ".onnx", shape)
 
 
 def write_fasnet(weights: str) -> None:
