@@ -29,6 +29,9 @@ WORKER = REPO / "scripts" / "bench_recognition_worker.py"
 # Upstream's own model code writes the random weights; the script runs with the oracle's
 # deepface on its path (the test suite runs it the same way).
 ORACLE_WEIGHT_WRITER = REPO / "tests" / "oracle" / "write_random_weights.py"
+# ... and, for the pytorch and onnx engines, the .pth files and their .onnx exports
+ORACLE_ENGINE_WEIGHT_WRITER = REPO / "tests" / "oracle" / "write_random_engine_weights.py"
+ENGINE_VARIABLE = "DEEPFACE_BACKEND_ENGINE"
 UPSTREAM = "deepface-0.0.103"
 OURS = "this package"
 # deepface's weight file per model (for reusing a weights folder given with --home)
@@ -108,19 +111,30 @@ class Measurement:
 
 
 def ensure_weights(home: Path, models: List[str], oracle: Path) -> None:
-    """Random-weight files for ``models`` in ``home``'s weights folder, unless all are there."""
+    """Random-weight files for ``models`` in ``home``'s weights folder, unless all are there:
+    ``.h5`` files, or for ``DEEPFACE_BACKEND_ENGINE=pytorch|onnx`` the ``.pth`` and ``.onnx``
+    files of deepface's torch networks (a marker per model records them)."""
     weights = home / ".deepface" / "weights"
-    if all((weights / WEIGHT_FILES.get(m, "?")).is_file() for m in models):
+    engine = os.environ.get(ENGINE_VARIABLE, "").strip().lower()
+    by_engine = engine in ("pytorch", "onnx")
+    if by_engine:
+        if all((home / f".bench-engines-{m}").is_file() for m in models):
+            return
+    elif all((weights / WEIGHT_FILES.get(m, "?")).is_file() for m in models):
         return
     if not (oracle / "deepface" / "DeepFace.py").is_file():
         raise SystemExit(f"upstream deepface is not installed in {oracle} (run: make oracle)")
     env = {**os.environ, "PYTHONPATH": str(oracle), "DEEPFACE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    writer = ORACLE_ENGINE_WEIGHT_WRITER if by_engine else ORACLE_WEIGHT_WRITER
     done = subprocess.run(
-        [sys.executable, str(ORACLE_WEIGHT_WRITER), *models],
+        [sys.executable, str(writer), *models],
         cwd=home, env=env, capture_output=True, text=True, check=False,  # outside the checkout
     )
     if done.returncode != 0:
         raise RuntimeError(f"writing random weights failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    if by_engine:
+        for model in models:
+            (home / f".bench-engines-{model}").touch()
 
 
 def worker_env(package: str, home: Path, oracle: Path, device: str) -> Dict[str, str]:
@@ -213,6 +227,7 @@ def write_report(args: argparse.Namespace, rows: List[Measurement]) -> None:
               .replace("{plot_name}", output.with_suffix(".png").name))
     header += (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"both packages on the {os.environ.get(ENGINE_VARIABLE) or 'default'} engine, "
         f"by `{command_line('benchmark_recognition.py', sys.argv[1:])}`"
         + (f" (each row the median of {args.repeats} runs)" if args.repeats > 1 else "")
         + ".\n\n"

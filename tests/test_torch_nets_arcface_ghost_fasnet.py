@@ -246,7 +246,8 @@ def test_minifasnet_takes_data_parallel_keys(engine_home: Path, name: str) -> No
 
 
 def test_other_networks_refuse_foreign_keys(engine_home: Path) -> None:
-    """Only the MiniFASNets strip a prefix: a recognition module stays strict."""
+    """The modules themselves stay strict: only the loader (engines.load_torch_state) strips
+    a DataParallel prefix, from every key of a file or none."""
     path = engine_home / ".deepface" / "weights" / CASES["ArcFace"].network.files["pytorch"]
     state = torch.load(path, map_location="cpu", weights_only=True)
     prefixed = {f"module.{key}": value for key, value in state.items()}

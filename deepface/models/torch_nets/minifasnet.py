@@ -14,14 +14,13 @@ PReLU unless it is a projection. V1SE gates the last residual bottleneck of each
 squeeze-and-excitation; the variants otherwise differ only in widths (:data:`VARIANTS`).
 
 Minivision saved its files from ``DataParallel``: their keys may start with ``module.``,
-which deepface strips before loading; :meth:`MiniFASNet.load_state_dict` does the same.
+which deepface strips before loading, as :func:`deepface.models.engines.load_torch_state` does.
 """
 
 from collections import OrderedDict
-from typing import Any, Mapping, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 from torch import Tensor, nn
-from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 INPUT_SIZE = 80
 STEM_CHANNELS = 32
@@ -30,7 +29,6 @@ HEAD_KERNEL = INPUT_SIZE // 16  # stem and three stride-2 stages leave a 5x5 map
 EMBEDDING_SIZE = 128
 CLASSES = 3
 SQUEEZE_RATIO = 4  # V1SE's gates: channels // 4
-DATA_PARALLEL_PREFIX = "module."
 
 
 class Stage(NamedTuple):
@@ -173,16 +171,6 @@ class MiniFASNet(nn.Sequential):
 
     def __init__(self, variant: Variant) -> None:
         super().__init__(_layers(variant))
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
-        """``nn.Module.load_state_dict`` of ``state_dict`` without ``DataParallel``'s
-        ``module.`` key prefix, as deepface loads Minivision's files."""
-        state = OrderedDict(state_dict)
-        metadata = getattr(state_dict, "_metadata", None)
-        if metadata is not None:
-            state._metadata = OrderedDict(metadata)  # type: ignore[attr-defined]  # renamed in place
-        consume_prefix_in_state_dict_if_present(state, DATA_PARALLEL_PREFIX)
-        return super().load_state_dict(state, *args, **kwargs)
 
 
 def minifasnet_v2() -> MiniFASNet:
