@@ -137,6 +137,16 @@ def test_ci_runs_exactly_the_two_documented_commands() -> None:
     assert setup_rule and "oracle" in setup_rule.group(1), "make setup must install the oracle the tests need"
 
 
+def test_conftest_tables_name_existing_test_modules() -> None:
+    """The order and slow tables of tests/conftest.py follow renamed or removed modules."""
+    from tests import conftest
+
+    named = set(conftest.LONGEST_FIRST) | set(conftest.SLOW_MODULES)
+    missing = sorted(name for name in named if not (REPO_DIR / "tests" / name).is_file())
+    assert not missing, f"tests/conftest.py names test modules that do not exist: {missing}"
+    assert len(set(conftest.LONGEST_FIRST)) == len(conftest.LONGEST_FIRST)
+
+
 @pytest.mark.timeout(420)
 def test_database_benchmark_times_both_packages_and_reports(
     weights_home: Path, face_photos: Dict[str, np.ndarray], tmp_path: Path
