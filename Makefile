@@ -37,12 +37,13 @@ oracle: $(BIN)/python
 	fi
 
 # Test modules run on TEST_WORKERS processes (pytest-xdist), each module whole in one of
-# them (tests/conftest.py groups them), so its fixtures are built once. PYTEST_ARGS
+# them (--dist loadscope), longest first (tests/conftest.py orders them; --no-loadscope-reorder
+# keeps that order), so a module's fixtures are built once. PYTEST_ARGS
 # narrows a run, e.g. make test PYTEST_ARGS="-k verify".
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 PYTEST := DEEPFACE_ORACLE_DIR=$(abspath $(ORACLE_DIR)) $(BIN)/python -m pytest -q -rs \
-	-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=10
+	-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=10
 
 test:
 	$(PYTEST) $(PYTEST_ARGS) tests

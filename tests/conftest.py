@@ -41,9 +41,10 @@ ROUNDED_CONFIDENCE_TOLERANCE = 0.01 + CONFIDENCE_TOLERANCE
 
 
 #: Test modules, longest first (CPU seconds of a full run, `--cpu-durations`, docs/testing.md).
-#: With `--dist loadgroup --no-loadscope-reorder` (make test) each xdist worker takes the
-#: next whole module in this order, so the long ones start first and the two workers end
-#: together; modules not listed follow in file order.
+#: With `--dist loadscope --no-loadscope-reorder` (make test) each xdist worker takes the
+#: next whole module in this order (its module fixtures built once, in one process), so the
+#: long ones start first and the two workers end together; modules not listed follow in
+#: file order.
 LONGEST_FIRST = (
     "test_database_oracle.py",
     "test_find.py",
@@ -110,21 +111,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: a long test, left out of `make test-fast` (tests/conftest.py)")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    """Each module its own xdist group (run whole by one worker, its fixtures built once),
-    modules longest first, and the slow ones marked."""
-    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    """Modules longest first (LONGEST_FIRST; the order within a module is kept), and the
+    slow tests marked."""
     for item in items:
         module = item.path.name
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(module))
         if module in SLOW_MODULES or getattr(item, "originalname", item.name) in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
         elif module in DETECTOR_CASE_MODULES and hasattr(item, "callspec"):
             if SLOW_DETECTOR_CASES.intersection(map(str, item.callspec.params.values())):
                 item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order within
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def shared_faces_or_skip() -> Path:
