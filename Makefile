@@ -10,9 +10,16 @@ ORACLE_PACKAGES ?= deepface==0.0.103 retina-face==0.0.19 werkzeug markupsafe
 IMAGES ?= ../shared/faces
 DETECTOR ?= mtcnn
 
-.PHONY: setup oracle test demo bench bench-recognition bench-analyze bench-database clean
+# The stamp records the packages installed, so `make oracle` (and `make setup`) does nothing
+# when they are there already, and reinstalls when ORACLE_PACKAGES changes.
+ORACLE_STAMP := $(ORACLE_DIR)/.installed
 
-setup: $(BIN)/python
+.PHONY: setup packages oracle test test-fast demo bench bench-recognition bench-analyze bench-database clean
+
+# Everything the package, its engines and the tests need, the oracle included.
+setup: packages oracle
+
+packages: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install $(TORCH_SPEC)
 	$(BIN)/pip install -e ".[tensorflow,pytorch,yolo,dlib,mediapipe,find,postgres,faiss,qdrant,milvus,api,ray,test]"
@@ -22,14 +29,28 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 oracle: $(BIN)/python
-	$(BIN)/pip install --no-deps --upgrade --target $(ORACLE_DIR) $(ORACLE_PACKAGES)
+	@if [ "$$(cat $(ORACLE_STAMP) 2>/dev/null)" = "$(ORACLE_PACKAGES)" ]; then \
+		echo "oracle: $(ORACLE_PACKAGES) already in $(ORACLE_DIR)"; \
+	else \
+		$(BIN)/pip install --no-deps --upgrade --target $(ORACLE_DIR) $(ORACLE_PACKAGES) && \
+		echo "$(ORACLE_PACKAGES)" > $(ORACLE_STAMP); \
+	fi
 
 # Test modules run on TEST_WORKERS processes (pytest-xdist), each module whole in one of
-# them (its fixtures built once); modules marked with one xdist_group share a process.
+# them (--dist loadscope), longest first (tests/conftest.py orders them; --no-loadscope-reorder
+# keeps that order), so a module's fixtures are built once. PYTEST_ARGS
+# narrows a run, e.g. make test PYTEST_ARGS="-k verify".
 TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+PYTEST := DEEPFACE_ORACLE_DIR=$(abspath $(ORACLE_DIR)) $(BIN)/python -m pytest -q -rs \
+	-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=10
 
 test:
-	$(BIN)/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup tests
+	$(PYTEST) $(PYTEST_ARGS) tests
+
+# The edit loop: every test not marked slow (tests/conftest.py lists the slow ones).
+test-fast:
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS) tests
 
 # Exit status 1 means some images had no face (recorded in faces.jsonl): not a failed demo.
 demo:

@@ -12,7 +12,7 @@ import pytest
 from deepface import DeepFace
 from deepface.commons.exceptions import BatchImageLoadError, ImageLoadError, UnimplementedError
 from deepface.modules import modeling
-from tests.helpers.demography_weights import WEIGHT_FILES, write_demography_home
+from tests.helpers.demography_weights import WEIGHT_FILES, rescaled_demography_home
 from tests.helpers.oracle import ORACLE_DIR, oracle_or_skip, run_oracle_script
 
 PERCENT_TOLERANCE = 1e-3  # probabilities within 1e-5, times 100
@@ -25,11 +25,11 @@ ACTION_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def attribute_models(weights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def attribute_models(weights_home: Path) -> Path:
     """The four attribute models built from rescaled random weights (the registry keeps
     them for this module's calls); the folder holding those weights."""
     oracle_or_skip()
-    home = write_demography_home(weights_home, tmp_path_factory.mktemp("analyze-home"))
+    home = rescaled_demography_home(weights_home)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DEEPFACE_HOME", str(home))
         for name in WEIGHT_FILES:

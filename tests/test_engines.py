@@ -149,12 +149,12 @@ def test_get_model_class_follows_the_engine(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture(scope="module")
-def engine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DEEPFACE_HOME holding random .pth and .onnx files of every network, written by the oracle."""
+def engine_home(weights_home: Path) -> Path:
+    """The run's DEEPFACE_HOME, holding random .pth and .onnx files of every network
+    (written by the oracle once per run)."""
     oracle.oracle_or_skip()
-    home = tmp_path_factory.mktemp("engine-home")
-    oracle.write_random_engine_weights(home, list(NETWORKS))
-    return home
+    oracle.write_random_engine_weights(weights_home, list(NETWORKS))
+    return weights_home
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ def inputs() -> Dict[str, np.ndarray]:
 
 
 def oracle_outputs(home: Path, arrays: Dict[str, np.ndarray], engine: str) -> Dict[str, np.ndarray]:
-    source, target = home / f"inputs-{engine}.npz", home / f"outputs-{engine}.npz"
+    source, target = home / f"engine-inputs-{engine}.npz", home / f"engine-outputs-{engine}.npz"
     if not target.exists():
         np.savez(source, **arrays)
         out = oracle.run_oracle_script(

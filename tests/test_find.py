@@ -147,21 +147,39 @@ def oracle_datastores(tmp_path_factory: pytest.TempPathFactory) -> Path:
     oracle_or_skip()
     pytest.importorskip("pyarrow")
     folder = tmp_path_factory.mktemp("oracle-ds")
+    jobs = []
     for name, rows in (("rows", ROWS), ("empty", [])):
         (folder / f"{name}.json").write_text(json.dumps(as_json_rows(rows)))
         for datastore_format in datastore_files.DATASTORE_FORMATS:
-            run_oracle_script(
-                "run_find.py",
-                ["serialize", datastore_format, str(folder / f"{name}.json"), str(folder / f"{name}.{datastore_format}")],
-                folder,
-            )
+            jobs.append(["serialize", datastore_format, str(folder / f"{name}.json"),
+                         str(folder / f"{name}.{datastore_format}")])
+    (folder / "jobs.json").write_text(json.dumps(jobs))
+    run_oracle_script("run_find.py", ["many", str(folder / "jobs.json")], folder)  # one process for all
+    return folder
+
+
+@pytest.fixture(scope="module")
+def oracle_loads_ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This package's datastores of ROWS and of no rows (``ours.<name>.<format>``), each read
+    back by deepface's own loader (``ours.<name>.<format>.json``), all in one oracle process."""
+    oracle_or_skip()
+    pytest.importorskip("pyarrow")
+    folder = tmp_path_factory.mktemp("ours-ds")
+    jobs = []
+    for name, rows in (("rows", ROWS), ("empty", [])):
+        for datastore_format in datastore_files.DATASTORE_FORMATS:
+            path = folder / f"ours.{name}.{datastore_format}"
+            path.write_bytes(datastore_files.serialize(Representations.from_rows(rows), datastore_format))
+            jobs.append(["load", datastore_format, str(path), f"{path}.json"])
+    (folder / "jobs.json").write_text(json.dumps(jobs))
+    run_oracle_script("run_find.py", ["many", str(folder / "jobs.json")], folder)
     return folder
 
 
 @pytest.mark.parametrize("datastore_format", datastore_files.DATASTORE_FORMATS)
 @pytest.mark.parametrize("name", ["rows", "empty"])
 def test_datastores_are_byte_compatible_with_deepface(
-    oracle_datastores: Path, tmp_path: Path, datastore_format: str, name: str
+    oracle_datastores: Path, oracle_loads_ours: Path, datastore_format: str, name: str
 ) -> None:
     rows = ROWS if name == "rows" else []
     theirs = (oracle_datastores / f"{name}.{datastore_format}").read_bytes()
@@ -169,17 +187,19 @@ def test_datastores_are_byte_compatible_with_deepface(
     assert list(datastore_files.deserialize(theirs, datastore_format).rows()) == rows
     # this package writes the same bytes (npz: the same arrays; the zip stamps the time)
     ours = datastore_files.serialize(Representations.from_rows(rows), datastore_format)
-    if datastore_format == "npz":
-        mine, upstream = zipfile.ZipFile(io.BytesIO(ours)), zipfile.ZipFile(io.BytesIO(theirs))
-        assert mine.namelist() == upstream.namelist()
-        assert all(mine.read(member) == upstream.read(member) for member in mine.namelist())
-    else:
-        assert ours == theirs
-    # and deepface reads this package's file
-    path = tmp_path / f"ours.{datastore_format}"
-    path.write_bytes(ours)
-    run_oracle_script("run_find.py", ["load", datastore_format, str(path), str(tmp_path / "loaded.json")], tmp_path)
-    assert json.loads((tmp_path / "loaded.json").read_text()) == as_json_rows(rows)
+    assert same_datastore_content(ours, theirs, datastore_format)
+    # and deepface reads this package's file (written by the fixture as here, read by deepface there)
+    path = oracle_loads_ours / f"ours.{name}.{datastore_format}"
+    assert same_datastore_content(path.read_bytes(), ours, datastore_format)
+    assert json.loads(Path(f"{path}.json").read_text()) == as_json_rows(rows)
+
+
+def same_datastore_content(first: bytes, second: bytes, datastore_format: str) -> bool:
+    """The same bytes (npz: the same arrays; the zip stamps the time)."""
+    if datastore_format != "npz":
+        return first == second
+    one, other = zipfile.ZipFile(io.BytesIO(first)), zipfile.ZipFile(io.BytesIO(second))
+    return one.namelist() == other.namelist() and all(one.read(m) == other.read(m) for m in one.namelist())
 
 
 # ---------------------------------------------------------------- refresh, with a fake embedder

@@ -207,6 +207,7 @@ def recognition_home(weights_home: Path) -> Iterator[Path]:
     oracle.oracle_or_skip()
     home = weights_home / "recognition-deepid-arcface-ghost-deepface"
     (home / ".deepface" / "weights").mkdir(parents=True, exist_ok=True)
+    oracle.write_random_weights(home, list(SPECS))  # all at once: one oracle process, not four
     with deepface_home(home):
         yield home
 

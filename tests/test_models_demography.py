@@ -21,7 +21,7 @@ from deepface.commons.exceptions import InvalidEmbeddingsShapeError
 from deepface.models.Demography import Demography
 from deepface.models.demography import Age, DemographyUtils, Emotion, Gender, Race
 from tests.conftest import SHARED_FACES, shared_faces_or_skip
-from tests.helpers.demography_weights import write_demography_home
+from tests.helpers.demography_weights import rescaled_demography_home
 from tests.helpers.oracle import ORACLE_DIR, oracle_or_skip, run_oracle_script
 
 TOLERANCE = 1e-5  # probabilities
@@ -102,10 +102,10 @@ def photo_crops() -> List[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def model_home(weights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DEEPFACE_HOME of its own holding the four models' rescaled random weights."""
+def model_home(weights_home: Path) -> Path:
+    """The run's DEEPFACE_HOME holding the four models' rescaled random weights."""
     oracle_or_skip()
-    return write_demography_home(weights_home, tmp_path_factory.mktemp("demography-home"))
+    return rescaled_demography_home(weights_home)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The scripts stand apart from the tests, and the docs they write name no machine's paths."""
+"""The scripts stand apart from the tests; the docs name no machine's paths, link to files
+that exist, keep their figures in the benchmark reports, and the README stays short."""
 
 import ast
 import importlib.util
@@ -66,6 +67,84 @@ def test_docs_record_no_absolute_paths(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
     found = MACHINE_PATH.findall(text)
     assert not found, f"{doc.name} records paths of the machine it ran on: {found}"
+
+
+README = REPO_DIR / "README.md"
+README_MAX_LINES = 250
+#: Relative Markdown links: [text](target), the target without a URL scheme or an anchor.
+LINK = re.compile(r"\]\((?![a-z]+://|#|mailto:)([^)#\s]+)(?:#[^)]*)?\)")
+#: Measured figures: speed-ups (2.38x), throughputs (4.1 img/s), memory (8.2 GB), shares (85%).
+FIGURE = re.compile(
+    r"\b\d+(?:\.\d+)?x\b|\b\d+(?:\.\d+)? ?(?:img|images|faces)/s\b"
+    r"|\b\d+(?:\.\d+)? ?(?:GB|GiB|MB|MiB)\b|\b\d+(?:\.\d+)?%"
+)
+#: What the package does: the README says each in a sentence (issue 20).
+CAPABILITIES = ("extract_faces", "represent", "verify", "find", "analyze", "anti_spoofing", "stream",
+                "register", "search", "identify", "build_index", "REST API", "Ray", "command line")
+
+
+def test_readme_is_short_and_says_what_the_package_does() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= README_MAX_LINES, "details belong in docs/*.md"
+    overview = text.split("## Set up", 1)[0]
+    missing = [name for name in CAPABILITIES if name not in overview]
+    assert not missing, f"the README's overview leaves out {missing}"
+    for command in ("make setup", "make demo", "make test"):
+        assert f"{command} " in text, f"the README does not give `{command}`"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
+def test_docs_link_to_files_that_exist(doc: Path) -> None:
+    targets = LINK.findall(doc.read_text(encoding="utf-8"))
+    broken = [target for target in targets if not (doc.parent / target).exists()]
+    assert not broken, f"{doc.name} links to missing files: {broken}"
+
+
+def test_every_doc_is_reachable_from_the_readme() -> None:
+    """Each docs/*.md is linked from the README or from a doc the README links to."""
+    seen, todo = set(), [README.resolve()]
+    while todo:
+        doc = todo.pop()
+        if doc in seen or doc.suffix != ".md" or not doc.exists():
+            continue
+        seen.add(doc)
+        todo.extend((doc.parent / target).resolve() for target in LINK.findall(doc.read_text(encoding="utf-8")))
+    unreachable = [p.name for p in sorted((REPO_DIR / "docs").glob("*.md")) if p.resolve() not in seen]
+    assert not unreachable, f"not linked from the README (directly or through docs): {unreachable}"
+
+
+#: The docs that must not restate figures: all but the benchmark reports themselves (and the
+#: changelog, a record of what each change measured when it was made).
+PROSE_DOCS = [p for p in DOCS if not p.name.startswith("benchmarks") and p.name != "CHANGELOG.md"]
+
+
+@pytest.mark.parametrize("doc", PROSE_DOCS, ids=[p.name for p in PROSE_DOCS])
+def test_figures_stay_in_the_benchmark_reports(doc: Path) -> None:
+    """Measured figures live in docs/benchmarks*.md only, so they are never restated (and
+    left stale) elsewhere; other docs link to them."""
+    found = FIGURE.findall(doc.read_text(encoding="utf-8"))
+    assert not found, f"{doc.name} restates measured figures {found}: link to docs/benchmarks*.md instead"
+
+
+def test_ci_runs_exactly_the_two_documented_commands() -> None:
+    """`.ci/run` is `make setup` then `make test` (with skips refused), as the README says."""
+    lines = [line.strip() for line in (REPO_DIR / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#")]
+    assert [c for c in commands if c.startswith("make")] == ["make setup", "make test"]
+    assert "export DEEPFACE_STRICT_SKIPS=1" in commands
+    makefile = (REPO_DIR / "Makefile").read_text(encoding="utf-8")
+    setup_rule = re.search(r"^setup:(.*)$", makefile, re.MULTILINE)
+    assert setup_rule and "oracle" in setup_rule.group(1), "make setup must install the oracle the tests need"
+
+
+def test_conftest_tables_name_existing_test_modules() -> None:
+    """The order and slow tables of tests/conftest.py follow renamed or removed modules."""
+    from tests import conftest
+
+    named = set(conftest.LONGEST_FIRST) | set(conftest.SLOW_MODULES)
+    missing = sorted(name for name in named if not (REPO_DIR / "tests" / name).is_file())
+    assert not missing, f"tests/conftest.py names test modules that do not exist: {missing}"
+    assert len(set(conftest.LONGEST_FIRST)) == len(conftest.LONGEST_FIRST)
 
 
 @pytest.mark.timeout(420)

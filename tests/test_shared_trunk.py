@@ -24,7 +24,7 @@ from deepface.models.demography.shared_trunk import (
     predict_all,
 )
 from deepface.testing.rescaled_weights import copy_trunk, nudge_layer
-from tests.helpers.demography_weights import WEIGHT_FILES, write_demography_home
+from tests.helpers.demography_weights import WEIGHT_FILES, rescaled_demography_home
 
 #: Shared and unshared runs do the same float32 arithmetic in the same order.
 TOLERANCE = 1e-6
@@ -32,8 +32,8 @@ CLIENTS = {"Age": Age.ApparentAgeClient, "Gender": Gender.GenderClient, "Race": 
 
 
 @pytest.fixture(scope="module")
-def rescaled_home(weights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_demography_home(weights_home, tmp_path_factory.mktemp("attribute-home"))
+def rescaled_home(weights_home: Path) -> Path:
+    return rescaled_demography_home(weights_home)
 
 
 def variant_home(rescaled_home: Path, target: Path, names: List[str]) -> Path:

@@ -22,7 +22,7 @@ from deepface.modules.streaming import (
     run_stream,
 )
 from tests.conftest import resize_to_width, shared_faces_or_skip
-from tests.helpers.demography_weights import write_demography_home
+from tests.helpers.demography_weights import rescaled_demography_home
 from tests.helpers.oracle import oracle_or_skip, run_oracle_script
 
 FPS = 10
@@ -40,13 +40,10 @@ LABEL_REACH = 60
 
 
 def attribute_models_home(weights_home: Path) -> Path:
-    """A DEEPFACE_HOME with the attribute models' rescaled random weights (written once per
-    session beside ``weights_home``), and the models built from it into the registry."""
+    """The run's DEEPFACE_HOME with the attribute models' rescaled random weights, and the
+    models built from it into the registry."""
     oracle_or_skip()
-    home = weights_home.parent / f"{weights_home.name}-stream-attributes"
-    if not (home / ".ready").exists():
-        write_demography_home(weights_home, home)
-        (home / ".ready").touch()
+    home = rescaled_demography_home(weights_home)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DEEPFACE_HOME", str(home))
         for name in STREAM_MODELS:

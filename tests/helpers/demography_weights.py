@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from deepface.testing.rescaled_weights import rescale_random_weights
-from tests.helpers.oracle import write_random_weights
+from tests.helpers.oracle import make_once, write_random_weights
 
 #: deepface's model name -> its weight file
 WEIGHT_FILES = {
@@ -28,3 +28,11 @@ def write_demography_home(weights_home: Path, home: Path) -> Path:
         rescale_random_weights(target)
     return home
 
+
+def rescaled_demography_home(weights_home: Path) -> Path:
+    """A DEEPFACE_HOME holding the four rescaled files, written once per test run (inside
+    ``weights_home``, so shared by every module and xdist worker). Read it, never change it:
+    a test that reworks the files copies them first."""
+    home = weights_home / "rescaled-demography"
+    make_once(weights_home, ["rescaled-demography"], lambda _: write_demography_home(weights_home, home))
+    return home

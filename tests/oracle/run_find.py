@@ -5,12 +5,14 @@ directory outside the checkout:
 
     PYTHONPATH=.oracle python tests/oracle/run_find.py serialize FORMAT ROWS.json OUT
     PYTHONPATH=.oracle python tests/oracle/run_find.py load FORMAT DATASTORE OUT.json
+    PYTHONPATH=.oracle python tests/oracle/run_find.py many JOBS.json
     PYTHONPATH=.oracle DEEPFACE_HOME=DIR python tests/oracle/run_find.py find REQUEST.json OUT.json
 
 ``serialize`` writes rows (identity, hash, embedding or null, target_x/y/w/h) with
 deepface's own serializer; ``load`` reads a datastore file with deepface's own loader;
 ``find`` runs ``DeepFace.find`` once per query of the request and writes each result
-with its column names, dtypes and every value's Python type.
+with its column names, dtypes and every value's Python type. ``many`` runs a JSON list of
+``[command, arg, ...]`` jobs in this one process (deepface imported once, not per job).
 """
 
 import json
@@ -82,5 +84,15 @@ def find(request_file: str, out_file: str) -> None:
         json.dump({"deepface_file": DeepFace.__file__, "answers": answers}, handle)
 
 
+COMMANDS = {"serialize": serialize, "load": load, "find": find}
+
+
+def many(jobs_file: str) -> None:
+    with open(jobs_file, encoding="utf-8") as handle:
+        jobs = json.load(handle)
+    for command, *args in jobs:
+        COMMANDS[command](*args)
+
+
 if __name__ == "__main__":
-    {"serialize": serialize, "load": load, "find": find}[sys.argv[1]](*sys.argv[2:])
+    {**COMMANDS, "many": many}[sys.argv[1]](*sys.argv[2:])
