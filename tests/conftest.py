@@ -96,7 +96,7 @@ def weights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     weights.mkdir(parents=True)
     previous = os.environ.get("DEEPFACE_HOME")
     os.environ["DEEPFACE_HOME"] = str(home)
-    from deepface.testing import random_models
+    from testkit import random_models
 
     try:
         random_models.write_random_yolo_face_model(weights / "yolov8n-face.pt")
