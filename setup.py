@@ -30,6 +30,7 @@ setup(
     description="A drop-in replacement for deepface whose face pipeline runs in batches",
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
+    # the library only: testkit/ (helpers shared by tests/ and scripts/) stays in the checkout
     packages=find_packages(include=["deepface", "deepface.*"]),
     python_requires=">=3.10",
     install_requires=read_requirements("requirements.txt"),

@@ -29,6 +29,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # testkit/ (helpers shared with the tests) is not installed; last, so
+    sys.path.append(str(REPO))  # an installed deepface still comes first where a worker chose it
 SHARED_FACES = REPO.parent / "shared" / "faces"
 WORKER = REPO / "scripts" / "bench_worker.py"
 FRAME_SIZE = (640, 480)
@@ -99,9 +101,9 @@ def make_frames(photos: List[str], count: int, folder: Path) -> List[str]:
 def write_random_weights(home: Path, detectors: List[str]) -> None:
     """Random-weight models of the real architectures for the detectors that need them."""
     sys.path.insert(0, str(REPO))
-    from deepface.testing import random_models  # noqa: E402  (shared with the tests)
+    from testkit import random_models  # noqa: E402  (shared with the tests)
 
-    from deepface.testing.random_yolo_models import RANDOM_YOLO, write_random_yolo_pose_model  # noqa: E402
+    from testkit.random_yolo_models import RANDOM_YOLO, write_random_yolo_pose_model  # noqa: E402
 
     weights = home / ".deepface" / "weights"
     weights.mkdir(parents=True, exist_ok=True)

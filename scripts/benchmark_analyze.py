@@ -29,7 +29,7 @@ import numpy as np
 from benchmark import REPO, SHARED_FACES, command_line, device_note, median_run  # beside this script
 from benchmark_recognition import run_json_worker  # beside this script
 
-from deepface.testing.rescaled_weights import copy_trunk, rescale_random_weights
+from testkit.rescaled_weights import copy_trunk, rescale_random_weights
 
 WORKER = REPO / "scripts" / "bench_analyze_worker.py"
 # Upstream's own model code writes the random weights; the scripts run with the oracle's

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from benchmark import PATH_OPTIONS, REPO, SHARED_FACES, command_line, device_note, portable_path  # beside this script
 from benchmark_recognition import OURS, UPSTREAM, ensure_weights, run_json_worker  # beside this script
 
-from deepface.testing.postgres_cluster import PostgresCluster, missing_requirement
+from testkit.postgres_cluster import PostgresCluster, missing_requirement
 
 WORKER = REPO / "scripts" / "bench_database_worker.py"
 BACKENDS = ("postgres", "sqlite")

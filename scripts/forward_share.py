@@ -70,7 +70,7 @@ def main() -> int:
         weights = Path(tmp) / ".deepface" / "weights"
         weights.mkdir(parents=True)
         from benchmark import make_frames  # noqa: E402
-        from deepface.testing.random_models import write_random_yolo_face_model  # noqa: E402
+        from testkit.random_models import write_random_yolo_face_model  # noqa: E402
 
         write_random_yolo_face_model(weights / "yolov8n-face.pt")
         frames: List[str] = make_frames(sorted(glob.glob(str(SHARED_FACES / "*.jpg"))), args.frames, Path(tmp))

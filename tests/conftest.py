@@ -191,7 +191,7 @@ def weights_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     weights.mkdir(parents=True, exist_ok=True)
     previous = os.environ.get("DEEPFACE_HOME")
     os.environ["DEEPFACE_HOME"] = str(home)
-    from deepface.testing import random_models
+    from testkit import random_models
 
     def write_detectors(missing: List[str]) -> None:
         if "yolov8n-face" in missing:

@@ -324,7 +324,7 @@ class TestResourcePlans:
 def emotion_home(weights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DEEPFACE_HOME with the Emotion model's random weights (written by the oracle,
     rescaled to answer decisively), the small attribute model."""
-    from deepface.testing.rescaled_weights import rescale_random_weights
+    from testkit.rescaled_weights import rescale_random_weights
     from tests.helpers.demography_weights import WEIGHT_FILES
     from tests.helpers.oracle import oracle_or_skip, write_random_weights
 

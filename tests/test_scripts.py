@@ -38,7 +38,7 @@ def imported_modules(path: Path) -> set:
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.name for p in SCRIPTS])
 def test_no_script_imports_the_tests(script: Path) -> None:
     offending = sorted(n for n in imported_modules(script) if n == "tests" or n.startswith("tests."))
-    assert not offending, f"{script.name} imports {offending}: move what it needs to deepface.testing or scripts/"
+    assert not offending, f"{script.name} imports {offending}: move what it needs to testkit or scripts/"
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from deepface.models.demography.shared_trunk import (
     plan_sharing,
     predict_all,
 )
-from deepface.testing.rescaled_weights import copy_trunk, nudge_layer
+from testkit.rescaled_weights import copy_trunk, nudge_layer
 from tests.helpers.demography_weights import WEIGHT_FILES, rescaled_demography_home
 
 #: Shared and unshared runs do the same float32 arithmetic in the same order.

@@ -2,6 +2,8 @@
 identified in batches of frames, ``frame_stride`` analysing fewer frames, output written
 whole or not at all, and a headless run that never opens (or waits on) a window."""
 
+import ast
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -341,7 +343,7 @@ def test_no_display_means_no_window(
 ) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setattr(streaming, "opencv_has_gui", lambda: gui)
+    monkeypatch.setattr(streaming.sinks, "opencv_has_gui", lambda: gui)
     for show in (None, False):
         stats = run(quick(synthetic_clip.path, tmp_path / "out.mp4", show=show)).stats
         assert stats.frames_written == 12 and not stats.shown
@@ -356,7 +358,7 @@ def test_a_window_that_cannot_open_falls_back_to_headless(
         calls.append(args[0])
         raise cv2.error("The function is not implemented")
 
-    monkeypatch.setattr(streaming, "why_no_window", lambda: None)
+    monkeypatch.setattr(streaming.sinks, "why_no_window", lambda: None)
     monkeypatch.setattr(cv2, "imshow", refuse)
     stats = run(quick(synthetic_clip.path, tmp_path / "out.mp4", show=None)).stats
     assert stats.frames_written == 12 and not stats.shown and len(calls) == 1
@@ -366,7 +368,7 @@ def test_show_true_displays_every_frame_and_q_stops(
     synthetic_clip: Clip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shown: List[np.ndarray] = []
-    monkeypatch.setattr(streaming, "why_no_window", lambda: None)
+    monkeypatch.setattr(streaming.sinks, "why_no_window", lambda: None)
     monkeypatch.setattr(cv2, "imshow", lambda name, frame: shown.append(frame.copy()))
     monkeypatch.setattr(cv2, "waitKey", lambda delay: ord("q") if len(shown) == 4 else -1)
     monkeypatch.setattr(cv2, "destroyWindow", lambda name: None)
@@ -382,7 +384,7 @@ def test_show_true_displays_every_frame_and_q_stops(
 def test_show_true_without_a_window_is_a_typed_error(
     synthetic_clip: Clip, tmp_path: Path, no_window: None, gui: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(streaming, "opencv_has_gui", lambda: gui)
+    monkeypatch.setattr(streaming.sinks, "opencv_has_gui", lambda: gui)
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     output = tmp_path / "out.mp4"
@@ -501,3 +503,110 @@ def test_box_colours_say_real_spoof_or_unchecked() -> None:
         frame = streaming.annotate(grey.copy(), [FaceFinding(box=(100, 120, 60, 60), is_real=is_real)])
         assert tuple(frame[150, 100]) == colour  # the left edge
         assert FaceFinding(box=(0, 0, 1, 1), is_real=is_real).label_lines() == (["spoof"] if is_real is False else [])
+
+
+# ---------------------------------------------------------------- deepface 0.0.103's helpers of this module
+
+#: deepface's helpers with no counterpart here: they count down to and out of the freeze
+#: of deepface's window, and this package's stream never freezes.
+NOT_PROVIDED = {"countdown_to_freeze", "countdown_to_release"}
+BOX = (100, 120, 60, 60)
+
+
+def upstream_helpers() -> Dict[str, ast.FunctionDef]:
+    """The public functions of deepface 0.0.103's ``deepface/modules/streaming.py``, read
+    from the oracle's source (not imported: one deepface per process)."""
+    source = oracle_or_skip() / "deepface" / "modules" / "streaming.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name[0] != "_"}
+
+
+def test_deepface_s_helpers_are_importable_with_deepface_s_parameters() -> None:
+    upstream = upstream_helpers()
+    assert len(upstream) == 14 and NOT_PROVIDED <= set(upstream)
+    for name, node in upstream.items():
+        if name in NOT_PROVIDED:
+            assert not hasattr(streaming, name)
+            continue
+        parameters = inspect.signature(getattr(streaming, name)).parameters
+        names = [arg.arg for arg in node.args.args]
+        assert list(parameters)[: len(names)] == names, name
+        defaults = [ast.literal_eval(value) for value in node.args.defaults]
+        ours = [parameters[arg].default for arg in names[len(names) - len(defaults):]]
+        assert ours == defaults, name
+
+
+def drawn_with(draw: Any) -> np.ndarray:
+    frame = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+    assert draw(frame) is frame, "the helper returns the frame it drew on"
+    return frame
+
+
+def labelled(lines: List[str]) -> np.ndarray:
+    return drawn_with(lambda frame: streaming.draw_label(frame, lines, BOX) or frame)
+
+
+def test_deepface_s_drawing_helpers_draw_with_the_annotator() -> None:
+    x, y, w, h = BOX
+    for anti_spoofing, is_real, colour in [(False, False, streaming.BOX_COLOR), (True, False, streaming.SPOOF_COLOR),
+                                           (True, True, streaming.REAL_COLOR)]:
+        frame = drawn_with(lambda f: streaming.highlight_facial_areas(f, [(x, y, w, h, is_real, 0.7)], anti_spoofing))
+        assert tuple(frame[y + h // 2, x]) == colour
+    thumbnail = np.zeros((112, 112, 3), np.uint8)
+    assert np.array_equal(
+        drawn_with(lambda f: streaming.overlay_identified_face(f, thumbnail, "alice.jpg", x, y, w, h, 88.5)),
+        labelled(["alice.jpg (88.5%)"]),
+    )
+    emotions = {"sad": 20.0, "happy": 70.0, "angry": 10.0}
+    assert np.array_equal(drawn_with(lambda f: streaming.overlay_emotion(f, emotions, x, y, w, h)), labelled(["happy"]))
+    assert np.array_equal(drawn_with(lambda f: streaming.overlay_age_gender(f, 31.8, "M", x, y, w, h)),
+                          labelled(["31 M"]))
+
+
+def test_deepface_s_face_helpers_find_and_crop_the_faces(face_photos: Dict[str, np.ndarray]) -> None:
+    frame = fit_frame(face_photos["img1.jpg"])
+    faces = DeepFace.extract_faces(frame, detector_backend="opencv")
+    expected = [(f["facial_area"]["x"], f["facial_area"]["y"], f["facial_area"]["w"], f["facial_area"]["h"], True, 0)
+                for f in faces]
+    found = streaming.grab_facial_areas(frame, "opencv", threshold=0)
+    assert found == expected and len(found) >= 1
+    assert streaming.grab_facial_areas(frame, "opencv") == [c for c in expected if c[2] > 130]
+    assert streaming.grab_facial_areas(pattern(1), "opencv", threshold=0) == []
+    crops = streaming.extract_facial_areas(frame, found)
+    assert [crop.shape for crop in crops] == [(h, w, 3) for _, _, w, h, _, _ in found]
+    assert np.array_equal(crops[0], frame[found[0][1] : found[0][1] + found[0][3], found[0][0] : found[0][0] + found[0][2]])
+
+
+def test_deepface_s_search_identity_names_the_closest_stored_image(
+    face_photos: Dict[str, np.ndarray], photo_db: Path, tmp_path: Path
+) -> None:
+    frame = fit_frame(face_photos["img1.jpg"])
+    coordinates = streaming.grab_facial_areas(frame, "opencv", threshold=0)
+    crop = streaming.extract_facial_areas(frame, coordinates)[0]
+    label, picture, confidence = streaming.search_identity(crop, str(photo_db), "Dlib", "opencv", "cosine")
+    assert label == "img2.jpg" and picture.shape == (112, 112, 3) and confidence > 0
+    annotated = streaming.perform_facial_recognition(
+        frame.copy(), [crop], coordinates, str(photo_db), "opencv", "cosine", "Dlib"
+    )
+    x, y, w, h, _, _ = coordinates[0]
+    expected = frame.copy()
+    streaming.draw_label(expected, [f"img2.jpg ({confidence}%)"], (x, y, w, h))
+    assert np.array_equal(annotated, expected)
+    (tmp_path / "empty").mkdir()
+    assert streaming.search_identity(crop, str(tmp_path / "empty"), "Dlib", "opencv", "cosine") == (None, None, 0)
+
+
+def test_deepface_s_demography_helper_labels_each_face_with_analyze_s_answer(
+    attribute_models: Path, face_photos: Dict[str, np.ndarray]
+) -> None:
+    frame = fit_frame(face_photos["img3.jpg"])
+    coordinates = streaming.grab_facial_areas(frame, "opencv", threshold=0)
+    crops = streaming.extract_facial_areas(frame, coordinates)
+    assert streaming.perform_demography_analysis(False, frame.copy(), coordinates, crops).tolist() == frame.tolist()
+    annotated = streaming.perform_demography_analysis(True, frame.copy(), coordinates, crops)
+    expected = frame.copy()
+    for (x, y, w, h, _, _), crop in zip(coordinates, crops):
+        face = DeepFace.analyze(crop, actions=("age", "gender", "emotion"), detector_backend="skip")[0]
+        streaming.draw_label(expected, [f"{face['age']} {face['dominant_gender']}", face["dominant_emotion"]],
+                             (x, y, w, h))
+    assert np.array_equal(annotated, expected) and not np.array_equal(annotated, frame)

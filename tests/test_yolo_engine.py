@@ -28,7 +28,7 @@ from deepface.commons.exceptions import MissingDependencyError  # noqa: E402
 from deepface.models.face_detection import Yolo, onnx_cpu, yolo_onnx  # noqa: E402
 from deepface.models.face_detection.Yolo import YoloClient  # noqa: E402
 from deepface.models.face_detection.onnx_cpu import CpuSlots  # noqa: E402
-from deepface.testing.random_yolo_models import write_random_yolo_pose_model  # noqa: E402
+from testkit.random_yolo_models import write_random_yolo_pose_model  # noqa: E402
 
 ARCHITECTURES = ("yolov8n", "yolov11n", "yolov12n")
 LOW_CONFIDENCE = 0.05

@@ -14,7 +14,6 @@ from numpy.typing import NDArray
 
 from deepface.commons import image_utils
 from deepface.commons.exceptions import DataTypeError
-from deepface.config.minmax import get_minmax_values
 from deepface.models.Detector import DetectedFace
 from deepface.models.FacialRecognition import FacialRecognition
 from deepface.modules import modeling
@@ -26,6 +25,7 @@ from deepface.modules.detection import (
     refuse_spoofs,
     rounded_confidence,
 )
+from deepface.modules.normalization import l2_scaled, minmax_scaled
 from deepface.modules.pipeline import (
     DEFAULT_BATCH_SIZE,
     ImageResult,
@@ -186,13 +186,9 @@ def finish_embedding(vector: NDArray[np.float32], options: RepresentOptions) -> 
         return vector
     result = vector.astype(np.float64)
     if options.minmax_normalize:
-        low, high = get_minmax_values(options.model_name)
-        if high - low != 0:
-            result = (np.clip(result, low, high) - low) / (high - low)
+        result = minmax_scaled(result, options.model_name)
     if options.l2_normalize:
-        norm = float(np.linalg.norm(result))
-        if norm > 0:
-            result = result / norm
+        result = l2_scaled(result)
     return result
 
 

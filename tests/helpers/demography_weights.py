@@ -4,7 +4,7 @@ rescaled so that the random networks answer decisively (fresh ones answer unifor
 import shutil
 from pathlib import Path
 
-from deepface.testing.rescaled_weights import rescale_random_weights
+from testkit.rescaled_weights import rescale_random_weights
 from tests.helpers.oracle import make_once, write_random_weights
 
 #: deepface's model name -> its weight file

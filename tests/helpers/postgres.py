@@ -1,4 +1,4 @@
-"""A throw-away PostgreSQL cluster for tests (``deepface.testing.postgres_cluster``, shared
+"""A throw-away PostgreSQL cluster for tests (``testkit.postgres_cluster``, shared
 with the benchmark scripts): use the ``postgres_uri`` fixture (import it into a test
 module), or ``PostgresCluster`` directly.
 """
@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from deepface.testing.postgres_cluster import PG_BIN, PostgresCluster, missing_requirement
+from testkit.postgres_cluster import PG_BIN, PostgresCluster, missing_requirement
 
 __all__ = ["PG_BIN", "PostgresCluster", "postgres_or_skip", "postgres_uri"]
 

@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.exceptions import InvalidEmbeddingsShapeError
-from deepface.modules.preprocessing import resize_image
+from deepface.commons.preprocessing import resize_image
 
 #: deepface's emotion labels, in the emotion model's output order.
 EMOTION_LABELS: List[str] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

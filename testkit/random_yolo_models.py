@@ -2,7 +2,7 @@
 benchmarks with no downloads.
 
 Each is ultralytics' packaged pose network with one class and five keypoints (the face
-models' layout). v8 and v11 are drawn as :mod:`deepface.testing.random_models` draws
+models' layout). v8 and v11 are drawn as :mod:`testkit.random_models` draws
 YOLOv8n: He-initialised convolutions and a strong class layer, so that scores vary with
 the image. He initialisation makes v12's attention blocks blow up (activations of 1e4
 and saturated scores), so v12's convolutions are rescaled instead, in one pass over a
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict
 
-from deepface.testing.random_models import CLASS_BIAS, CLASS_WEIGHT_SCALE, FACE_KEYPOINTS
+from testkit.random_models import CLASS_BIAS, CLASS_WEIGHT_SCALE, FACE_KEYPOINTS
 
 
 @dataclass(frozen=True)
