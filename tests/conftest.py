@@ -46,6 +46,8 @@ ROUNDED_CONFIDENCE_TOLERANCE = 0.01 + CONFIDENCE_TOLERANCE
 #: long ones start first and the two workers end together; modules not listed follow in
 #: file order.
 LONGEST_FIRST = (
+    "test_engines.py",
+    "test_torch_nets_vgg.py",
     "test_database_oracle.py",
     "test_find.py",
     "test_models_deepid_arcface_ghost_deepface.py",
@@ -70,11 +72,23 @@ LONGEST_FIRST = (
     "test_cli_quiet.py",
     "test_threads.py",
     "test_fuzz_inputs.py",
+    "test_torch_nets_facenet_openface.py",
+    "test_torch_nets_arcface_ghost_fasnet.py",
+    "test_torch_nets_fbdeepface.py",
+    "test_torch_nets_emotion.py",
+    "test_torch_nets_deepid.py",
 )
 
 #: Left out of `make test-fast` (marked ``slow``): whole modules, by file name, and single
 #: tests, by function name, each with why. The rest covers every layer in a few minutes.
 SLOW_MODULES = {
+    "test_engines.py": "13 networks on two engines, written and run by both packages",
+    "test_torch_nets_vgg.py": "VGG-sized torch networks against deepface's",
+    "test_torch_nets_facenet_openface.py": "torch networks against deepface's",
+    "test_torch_nets_arcface_ghost_fasnet.py": "torch networks against deepface's",
+    "test_torch_nets_fbdeepface.py": "a torch network against deepface's",
+    "test_torch_nets_emotion.py": "a torch network against deepface's",
+    "test_torch_nets_deepid.py": "a torch network against deepface's",
     "test_database_oracle.py": "deepface 0.0.103 and this package share PostgreSQL and SQLite databases",
     "test_find.py": "find against deepface's own runs over photo folders",
     "test_models_deepid_arcface_ghost_deepface.py": "four recognition models built and run by both packages",

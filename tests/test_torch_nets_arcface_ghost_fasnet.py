@@ -139,12 +139,11 @@ def run_torch(module: "torch.nn.Module", faces: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def engine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DEEPFACE_HOME with the oracle's random ``.pth`` and ``.onnx`` files of every case."""
+def engine_home(weights_home: Path) -> Path:
+    """The run's weights folder with the oracle's random ``.pth`` and ``.onnx`` files of every case."""
     oracle.oracle_or_skip()
-    home = tmp_path_factory.mktemp("torch-nets-home")
-    oracle.write_random_engine_weights(home, sorted({case.oracle_model for case in CASES.values()}))
-    return home
+    oracle.write_random_engine_weights(weights_home, sorted({case.oracle_model for case in CASES.values()}))
+    return weights_home
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,10 @@ network deepface 0.0.103 runs on its PyTorch engine, with the same random weight
 
 A test file lists its networks as :class:`NetCase` and subclasses :class:`TorchNetChecks`
 with ``case`` parametrized at class scope. Weight files are written once per test
-session into one temporary home (or into ``$DEEPFACE_TEST_ENGINE_HOME`` when set, which
-is kept, so that repeated runs skip the slow writing of the VGG-sized files).
+run into the run's shared weights folder (``weights_home``), as ``tests/test_engines.py``
+and the other torch_nets modules use it, so the VGG-sized files are written once.
 """
 
-import atexit
-import functools
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Tuple
@@ -55,18 +50,6 @@ class NetCase:
 
         files = {"pytorch": self.stem + ".pth", "onnx": self.stem + ".onnx"}
         return Network(name=self.name, files=files, torch=self.torch)
-
-
-@functools.lru_cache(maxsize=None)
-def engine_home() -> Path:
-    """The session's DEEPFACE_HOME for random engine weights."""
-    kept = os.environ.get("DEEPFACE_TEST_ENGINE_HOME")
-    if kept:
-        Path(kept).mkdir(parents=True, exist_ok=True)
-        return Path(kept)
-    home = Path(tempfile.mkdtemp(prefix="torch-nets-home-"))
-    atexit.register(shutil.rmtree, home, ignore_errors=True)
-    return home
 
 
 def real_faces(shape: Tuple[int, int, int], count: int) -> List[np.ndarray]:
@@ -126,11 +109,11 @@ class TorchNetChecks:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def home(cls) -> Path:
+    def home(cls, weights_home: Path) -> Path:
+        """The run's weights folder (shared with the other modules), with the cases' files."""
         oracle_or_skip()
-        home = engine_home()
-        write_random_engine_weights(home, [case.name for case in cls.CASES])
-        return home
+        write_random_engine_weights(weights_home, [case.name for case in cls.CASES])
+        return weights_home
 
     @pytest.fixture(scope="class")
     @classmethod
