@@ -8,7 +8,7 @@ from typing import IO, Any, Dict, List, Tuple
 
 import numpy as np
 
-from deepface.cli.arguments import add_detection_arguments
+from deepface.cli.arguments import add_inputs, add_options, add_run_flags, option_values
 from deepface.cli.common import (
     STDOUT,
     RunTally,
@@ -16,7 +16,6 @@ from deepface.cli.common import (
     check_output_file,
     error_text,
     input_paths,
-    parse_detector_options,
     report_run,
     with_progress,
 )
@@ -29,9 +28,14 @@ from deepface.cli.output import (
     pending_positions,
     read_recorded_lines,
 )
-from deepface.modules.demography import ACTIONS, AnalyzeOptions, build_attribute_model, check_actions, iter_analyze
-from deepface.modules.detection import ExtractOptions, ImageResult
+from deepface.modules.demography import AnalyzeOptions, build_attribute_model, iter_analyze
+from deepface.modules.detection import ImageResult
+from deepface.options.verbs import ANALYZE, EXTRACT
 
+#: The command's options: ``analyze``'s, and ``max_faces`` of the detection.
+COMMAND_OPTIONS = ANALYZE.plus("analyze", EXTRACT["max_faces"])
+#: A faceless image is recorded as such, not analysed whole.
+FIXED = {"enforce_detection": True}
 EXIT_STATUS = (
     "Exit status: 0 every input worked, 1 some inputs failed (unreadable, no face), 2 bad usage "
     "or a run that could not start or broke off (an existing --output left as it was), 130 interrupted."
@@ -45,15 +49,9 @@ def add_parser(commands: Any) -> None:
         description="Analyse the faces of every input; one JSON line per input (its faces with "
         "their attributes, or the error that stopped it). " + EXIT_STATUS,
     )
-    add_detection_arguments(analyze)
-    analyze.add_argument(
-        "--actions",
-        nargs="+",
-        choices=ACTIONS,
-        default=list(ACTIONS),
-        metavar="ACTION",
-        help=f"any of {', '.join(ACTIONS)} (default: all four); put it after the inputs",
-    )
+    add_inputs(analyze)
+    add_options(analyze, COMMAND_OPTIONS, fixed=FIXED)
+    add_run_flags(analyze)
     analyze.add_argument(
         "--output",
         default=STDOUT,
@@ -84,34 +82,18 @@ def run(args: argparse.Namespace) -> int:
 def _prepare_analysis(args: argparse.Namespace) -> Tuple[AnalyzeOptions, List[str], RecordedLines]:
     """Check the whole command line and build the detector and the models, touching no output."""
     with at_start_up(args.output):
-        detector_options = parse_detector_options(args.detector_option)
+        values = option_values(args, COMMAND_OPTIONS, FIXED)
         check_resume(args)
         if args.output != STDOUT:
             check_output_file(args.output)
         paths = input_paths(args.inputs)
         recorded = read_recorded_lines(args.output, "analyze") if args.resume else RecordedLines(set(), 0)
-        options = AnalyzeOptions(
-            actions=check_actions(list(dict.fromkeys(args.actions))),
-            extract=_analysis_extract_options(args, detector_options),
-        )
-        check_detector(args.detector_backend, detector_options)
+        values["actions"] = list(dict.fromkeys(values["actions"]))
+        options = AnalyzeOptions.create(**values)
+        check_detector(options.extract.detector_backend, options.extract.detector_options)
         for action in options.actions:  # missing weights stop the run here
             build_attribute_model(action)
     return options, paths, recorded
-
-
-def _analysis_extract_options(args: argparse.Namespace, detector_options: Dict[str, Any]) -> ExtractOptions:
-    return ExtractOptions(
-        detector_backend=args.detector_backend,
-        enforce_detection=True,  # a faceless image is recorded as such, not analysed whole
-        align=not args.no_align,
-        expand_percentage=args.expand_percentage,
-        max_faces=args.max_faces,
-        anti_spoofing=args.anti_spoofing,
-        batch_size=args.batch_size,
-        detection_border=args.detection_border,
-        detector_options=detector_options,
-    )
 
 
 def _analyze_into(

@@ -12,7 +12,7 @@ from typing import IO, Any, Dict, List, NamedTuple, Optional, Tuple
 import cv2
 import numpy as np
 
-from deepface.cli.arguments import add_detection_arguments, add_ray_argument
+from deepface.cli.arguments import add_inputs, add_options, add_ray_argument, add_run_flags, option_values
 from deepface.cli.common import (
     STDOUT,
     RunTally,
@@ -22,7 +22,6 @@ from deepface.cli.common import (
     describe_error,
     error_text,
     input_paths,
-    parse_detector_options,
     report_run,
     with_progress,
 )
@@ -36,10 +35,14 @@ from deepface.cli.output import (
     read_recorded_lines,
 )
 from deepface.modules.detection import ExtractOptions, ImageResult, iter_extract_faces
+from deepface.options.verbs import EXTRACT
 
 #: The name of a crop, and the pattern that ``--overwrite`` removes.
 CROP_NAME = "{index:06d}_{stem}_face{face}.jpg"
 CROP_PATTERN = re.compile(r"\d{6,}_.*_face\d+\.jpg")
+#: What the command sets itself: a faceless image is recorded as such, not cropped whole;
+#: crops are written as JPEG files (BGR, 0-255).
+FIXED = {"enforce_detection": True, "color_face": "bgr", "normalize_face": False}
 EXIT_STATUS = (
     "Exit status: 0 every input worked (and every crop was written), 1 some inputs failed "
     "(unreadable, no face, a crop not written), 2 bad usage or a run that could not start or "
@@ -54,7 +57,9 @@ def add_parser(commands: Any) -> None:
         description="Detect the faces of every input; one JSON line per input (its faces, or the "
         "error that stopped it). " + EXIT_STATUS,
     )
-    add_detection_arguments(extract)
+    add_inputs(extract)
+    add_options(extract, EXTRACT, fixed=FIXED)
+    add_run_flags(extract)
     add_ray_argument(extract)
     extract.add_argument(
         "--output",
@@ -89,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     """Detect the faces of every input into ``args.output``; 1 when some inputs failed."""
     if args.ray:  # the same job on Ray Data, into a Parquet folder
         from deepface.ray.cli import extract_faces_on_ray
-        return extract_faces_on_ray(args)
+
+        return extract_faces_on_ray(args, option_values(args, EXTRACT, {"enforce_detection": True}))
     options, paths, recorded = _prepare_extraction(args)
     if args.resume:
         cut_torn_tail(args.output, recorded.keep_bytes)
@@ -114,7 +120,7 @@ class FaceJob(NamedTuple):
 def _prepare_extraction(args: argparse.Namespace) -> Tuple[ExtractOptions, List[str], RecordedLines]:
     """Check the whole command line and build the detector, touching no output."""
     with at_start_up(args.output):
-        detector_options = parse_detector_options(args.detector_option)
+        values = option_values(args, EXTRACT, FIXED)
         _check_extract_flags(args)
         if args.output != STDOUT:
             check_output_file(args.output)
@@ -122,8 +128,8 @@ def _prepare_extraction(args: argparse.Namespace) -> Tuple[ExtractOptions, List[
             _check_crops_folder(args.crops, may_hold_files=args.overwrite or args.resume)
         paths = input_paths(args.inputs)
         recorded = read_recorded_lines(args.output) if args.resume else RecordedLines(set(), 0)
-        options = _extract_options(args, detector_options)
-        check_detector(args.detector_backend, detector_options)
+        options = ExtractOptions(**values)
+        check_detector(options.detector_backend, options.detector_options)
     return options, paths, recorded
 
 
@@ -133,22 +139,6 @@ def _check_extract_flags(args: argparse.Namespace) -> None:
         raise UsageError("--overwrite applies to --crops DIR (--output FILE is always replaced whole)")
     if args.overwrite and args.resume:
         raise UsageError("--overwrite and --resume contradict each other: --resume keeps the earlier crops")
-
-
-def _extract_options(args: argparse.Namespace, detector_options: Dict[str, Any]) -> ExtractOptions:
-    return ExtractOptions(
-        detector_backend=args.detector_backend,
-        enforce_detection=True,  # a faceless image is recorded as such, not cropped whole
-        align=not args.no_align,
-        expand_percentage=args.expand_percentage,
-        color_face="bgr",
-        normalize_face=False,
-        max_faces=args.max_faces,
-        anti_spoofing=args.anti_spoofing,
-        batch_size=args.batch_size,
-        detection_border=args.detection_border,
-        detector_options=detector_options,
-    )
 
 
 def _check_crops_folder(folder: str, may_hold_files: bool) -> None:

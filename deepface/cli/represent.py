@@ -7,23 +7,25 @@ from contextlib import closing
 from typing import Any, Dict, Iterator, List, Tuple
 
 from deepface import DeepFace
-from deepface.cli.arguments import add_detection_arguments, add_ray_argument
+from deepface.cli.arguments import add_inputs, add_options, add_ray_argument, add_run_flags, option_values
 from deepface.cli.common import (
     RunTally,
     UsageError,
     check_detector,
     check_output_file,
     input_paths,
-    parse_detector_options,
     report_run,
     with_progress,
 )
 from deepface.cli.embeddings import EmbeddingWriter, NpzEmbeddingWriter, ParquetEmbeddingWriter, embedding_rows
 from deepface.cli.output import at_start_up, atomic_output, left_as_it_was, reported_if_broken_off
 from deepface.modules.detection import ImageResult
-from deepface.modules.preprocessing import NORMALIZATIONS
+from deepface.options.verbs import REPRESENT
 
 OUTPUT_FORMATS = (".parquet", ".npz")
+#: Where the command differs from ``represent``: a faceless image is embedded whole, as
+#: deepface does with ``enforce_detection=False`` (``--enforce-detection`` records it as failed).
+DEFAULTS = {"enforce_detection": False}
 
 
 def add_parser(commands: Any) -> None:
@@ -34,9 +36,10 @@ def add_parser(commands: Any) -> None:
         "Exit status: 0 all inputs worked, 1 some failed, 2 bad usage or a run that could not start "
         "or broke off (an existing --output left as it was), 130 interrupted.",
     )
-    add_detection_arguments(represent)
+    add_inputs(represent)
+    add_options(represent, REPRESENT, defaults=DEFAULTS, required=("model_name",))
+    add_run_flags(represent)
     add_ray_argument(represent)
-    represent.add_argument("--model-name", required=True, metavar="NAME", help="recognition model, e.g. Facenet")
     represent.add_argument(
         "--output",
         required=True,
@@ -44,21 +47,14 @@ def add_parser(commands: Any) -> None:
         help="FILE.parquet (needs pyarrow; written in row groups as it goes, in bounded memory) or "
         "FILE.npz (held in memory and written at the end); written beside FILE, then renamed over it",
     )
-    represent.add_argument(
-        "--enforce-detection",
-        action="store_true",
-        help="record a faceless image as failed (default: embed the whole image, as deepface "
-        "does with enforce_detection=False)",
-    )
-    represent.add_argument("--normalization", default="base", choices=NORMALIZATIONS, help="(default: base)")
-    represent.add_argument("--l2-normalize", action="store_true", help="scale each embedding to unit length")
 
 
 def run(args: argparse.Namespace) -> int:
     """Embed every face of every input into ``args.output``; 1 when some inputs failed."""
     if args.ray:  # the same job on Ray Data, into a Parquet folder
         from deepface.ray.cli import represent_on_ray
-        return represent_on_ray(args)
+
+        return represent_on_ray(args, option_values(args, REPRESENT))
     suffix = _output_suffix(args.output)
     if suffix == ".parquet":
         _import_pyarrow()
@@ -97,20 +93,7 @@ def _import_pyarrow() -> Any:
 
 
 def _represent_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
-    return {
-        "model_name": args.model_name,
-        "enforce_detection": args.enforce_detection,
-        "detector_backend": args.detector_backend,
-        "align": not args.no_align,
-        "expand_percentage": args.expand_percentage,
-        "normalization": args.normalization,
-        "max_faces": args.max_faces,
-        "l2_normalize": args.l2_normalize,
-        "anti_spoofing": args.anti_spoofing,
-        "batch_size": args.batch_size,
-        "detection_border": args.detection_border,
-        "detector_options": parse_detector_options(args.detector_option),
-    }
+    return option_values(args, REPRESENT)
 
 
 def _open_writer(path: str, suffix: str, dimension: int, run_options: Dict[str, Any]) -> EmbeddingWriter:

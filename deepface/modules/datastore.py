@@ -36,11 +36,11 @@ from deepface.modules.database.inventory import DEFAULT_DATABASE, connect, spec_
 from deepface.modules.database.types import Criteria, Database, Neighbour, NewEmbedding, StoredEmbedding
 from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult, raise_batch_error
 from deepface.modules.representation import DEFAULT_MODEL, RepresentOptions, iter_represent
+from deepface.options.verbs import SEARCH_METHODS
 from deepface.modules.verification import METRICS, find_confidence, find_distance, find_threshold, l2_normalize
 
 logger = get_logger(__name__)
 
-SEARCH_METHODS = ("exact", "ann")
 #: Faces stored per bulk write (one transaction each) while a long list is registered.
 INSERT_CHUNK_FACES = 1000
 #: deepface names an image after its path only for these endings (else a random UUID).
@@ -63,7 +63,7 @@ class QueryFace:
 
 
 @dataclass(frozen=True)
-class SearchOptions:
+class DatabaseSearchOptions:
     """How query faces are matched, validated once."""
 
     model_name: str
@@ -225,7 +225,7 @@ def search(
     order (see ``DeepFace.search``). When some inputs of a batch fail, a ``BatchError``
     names them and carries the others' results."""
     spec_of(database_type)
-    options = SearchOptions(
+    options = DatabaseSearchOptions(
         model_name=model_name,
         distance_metric=search_metric(distance_metric, search_method, l2_normalize),
         search_method=search_method,
@@ -292,7 +292,7 @@ def embed_queries(
 
 
 def match_faces(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     """The kept rows of each face (closest first, at most ``k``) and the result columns."""
     if options.search_method == "exact":
@@ -303,7 +303,7 @@ def match_faces(
 
 
 def match_exact(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     stored = client.fetch_all(criteria)
     if not stored:
@@ -332,7 +332,7 @@ def distances_to(query: NDArray[np.float64], matrix: NDArray[np.float64], metric
     return np.arccos(np.clip(similarity, -1.0, 1.0)) / np.pi  # angular
 
 
-def exact_row(stored: StoredEmbedding, distance: float, face: QueryFace, options: SearchOptions) -> Dict[str, Any]:
+def exact_row(stored: StoredEmbedding, distance: float, face: QueryFace, options: DatabaseSearchOptions) -> Dict[str, Any]:
     row: Dict[str, Any] = {"id": stored.id, "img_name": stored.img_name}
     if stored.criteria is not None:
         row.update(criteria_fields(stored.criteria))
@@ -341,7 +341,7 @@ def exact_row(stored: StoredEmbedding, distance: float, face: QueryFace, options
 
 
 def match_faiss(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     index = faiss_index.deserialize(client.load_index(criteria))
     queries = np.asarray([face.vector for face in faces], dtype=np.float32)
@@ -368,7 +368,7 @@ def ann_distance(squared_l2: float, metric: str) -> float:
 
 
 def match_vector_db(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     neighbours = client.nearest([face.vector for face in faces], criteria, options.k or faiss_index.DEFAULT_ANN_K)
     if not any(neighbours):
@@ -378,7 +378,7 @@ def match_vector_db(
 
 
 def kept_rows(
-    hits: List[Neighbour], face: QueryFace, criteria: Criteria, options: SearchOptions
+    hits: List[Neighbour], face: QueryFace, criteria: Criteria, options: DatabaseSearchOptions
 ) -> List[Dict[str, Any]]:
     """The hits within the threshold (all with ``similarity_search``), closest first, at most ``k``."""
     kept = sorted((hit for hit in hits if options.keep(hit.distance)), key=lambda hit: hit.distance)
@@ -398,7 +398,7 @@ def criteria_fields(criteria: Criteria) -> Dict[str, Any]:
     return dict(zip(CRITERIA_COLUMNS, values))
 
 
-def match_fields(distance: float, face: QueryFace, options: SearchOptions) -> Dict[str, Any]:
+def match_fields(distance: float, face: QueryFace, options: DatabaseSearchOptions) -> Dict[str, Any]:
     verified = distance <= options.threshold
     area = face.facial_area
     return {

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from deepface.commons import image_utils
-from deepface.commons.exceptions import UnimplementedError
 from deepface.models.Demography import Demography
 from deepface.models.Detector import DetectedFace
 from deepface.models.demography.DemographyUtils import ACTION_MODELS, prepare_faces
@@ -22,6 +21,8 @@ from deepface.modules.detection import (
     refuse_spoofs,
     rounded_confidence,
 )
+from deepface.options import verbs
+from deepface.options.verbs import ACTIONS
 from deepface.modules.pipeline import (
     DEFAULT_BATCH_SIZE,
     ImageResult,
@@ -30,8 +31,6 @@ from deepface.modules.pipeline import (
     map_faces_in_batches,
 )
 
-#: deepface's actions, in its default order.
-ACTIONS = ("emotion", "age", "gender", "race")
 
 FaceAttributes = Dict[str, Any]
 
@@ -48,28 +47,17 @@ class AnalyzeOptions:
         return self.extract.batch_size
 
     @classmethod
-    def create(cls, actions: Any, detector_options: Optional[Dict[str, Any]] = None, **extract: Any) -> "AnalyzeOptions":
-        """Options from ``analyze``'s keywords: ``actions`` checked as deepface checks them,
-        the rest as :class:`ExtractOptions` takes them."""
-        return cls(
-            actions=check_actions(actions),
-            extract=ExtractOptions(detector_options=dict(detector_options or {}), **extract),
-        )
+    def create(cls, actions: Any = ACTIONS, silent: bool = False, **extract: Any) -> "AnalyzeOptions":
+        """Options from ``analyze``'s keywords (its table, ``ANALYZE``): ``actions`` checked
+        as deepface checks them, the rest as :class:`ExtractOptions` takes them. ``silent``
+        changes nothing: this package shows no per-face progress bars."""
+        return cls(actions=check_actions(actions), extract=ExtractOptions(**extract))
 
 
 def check_actions(actions: Any) -> Tuple[str, ...]:
     """deepface's validation: a string is one action; an empty or non-sequence value is a
     ``ValueError``; an unknown action an ``UnimplementedError``."""
-    if isinstance(actions, str):
-        actions = (actions,)
-    if not hasattr(actions, "__getitem__") or not actions:
-        raise ValueError("`actions` must be a list of strings.")
-    for action in actions:
-        if action not in ACTIONS:
-            raise UnimplementedError(
-                f"Invalid action passed ({action!r})). Valid actions are `emotion`, `age`, `gender`, `race`."
-            )
-    return tuple(actions)
+    return verbs.actions("actions", actions)
 
 
 # ---------------------------------------------------------------- public entry points

@@ -7,22 +7,19 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.commons.exceptions import UnimplementedError
+from deepface.options import verbs
+from deepface.options.verbs import NORMALIZATIONS  # noqa: F401 (written once, in the options table)
 
 #: Per-channel means (BGR order) subtracted by the mean-subtraction normalizations.
 CHANNEL_MEANS: Dict[str, Tuple[float, float, float]] = {
     "VGGFace": (93.5940, 104.7624, 129.1863),
     "VGGFace2": (91.4953, 103.8827, 131.0912),
 }
-NORMALIZATIONS = ("base", "raw", "Facenet", "Facenet2018", "VGGFace", "VGGFace2", "ArcFace")
 
 
 def check_normalization(normalization: str) -> None:
     """Raise a clear error for a normalization deepface does not know."""
-    if normalization not in NORMALIZATIONS:
-        raise UnimplementedError(
-            f"unimplemented normalization type - {normalization}; choose one of {', '.join(NORMALIZATIONS)}"
-        )
+    verbs.normalization("normalization", normalization)
 
 
 def resize_image(img: NDArray[Any], target_size: Tuple[int, int]) -> NDArray[Any]:

@@ -24,12 +24,12 @@ from deepface.commons.logger import get_logger
 from deepface.config.confidence import confidences
 from deepface.config.threshold import thresholds
 from deepface.modules.pipeline import DEFAULT_BATCH_SIZE
+from deepface.options.verbs import METRICS
 from deepface.modules.representation import DEFAULT_MODEL, RepresentOptions, build_recognition_model, iter_represent
 
 logger = get_logger(__name__)
 
 Metric = Union[str, Callable[[NDArray[Any], NDArray[Any]], Any]]
-METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
 #: Decimals kept by ``find_distance`` for the named metrics, as deepface rounds them.
 DISTANCE_DECIMALS = 6
 #: The facial area reported for an input given as a precomputed embedding.

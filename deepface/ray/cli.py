@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 from deepface.cli.common import (
     STDOUT,
@@ -25,7 +25,6 @@ from deepface.cli.common import (
     UsageError,
     describe_error,
     input_paths,
-    parse_detector_options,
     report_run,
 )
 from deepface.cli.output import left_as_it_was, reported_if_broken_off
@@ -41,41 +40,26 @@ LOCAL = "local"
 _FILE_ONLY_FLAGS = ("resume", "crops", "overwrite")
 
 
-def extract_faces_on_ray(args: argparse.Namespace) -> int:
-    """``extract-faces --ray``: one row per input in the Parquet folder ``args.output``."""
+def extract_faces_on_ray(args: argparse.Namespace, options: Dict[str, Any]) -> int:
+    """``extract-faces --ray``: one row per input in the Parquet folder ``args.output``.
+
+    ``options``: ``extract_faces``' keywords as the command read them from its flags (the
+    flags are made from the options table, ``deepface.options.verbs.EXTRACT``)."""
     paths = _checked_inputs(args)
-    options = {
-        "detector_backend": args.detector_backend,
-        "enforce_detection": True,  # a faceless image is recorded as such, as the JSON lines do
-        "align": not args.no_align,
-        "expand_percentage": args.expand_percentage,
-        "max_faces": args.max_faces,
-        "anti_spoofing": getattr(args, "anti_spoofing", False),
-        "detection_border": args.detection_border,
-        "detector_options": parse_detector_options(args.detector_option),
-    }
+    keywords = dict(options)
+    batch_size = keywords.pop("batch_size")
     return _run(args, paths, lambda ds, actors: extract_faces_dataset(
-        ds, num_actors=actors, batch_size=args.batch_size, preserve_order=True, **options))
+        ds, num_actors=actors, batch_size=batch_size, preserve_order=True, **keywords))
 
 
-def represent_on_ray(args: argparse.Namespace) -> int:
-    """``represent --ray``: one row per face in the Parquet folder ``args.output``."""
+def represent_on_ray(args: argparse.Namespace, options: Dict[str, Any]) -> int:
+    """``represent --ray``: one row per face in the Parquet folder ``args.output``;
+    ``options``: ``represent``'s keywords, read from the command's flags (``REPRESENT``)."""
     paths = _checked_inputs(args)
-    options = {
-        "model_name": args.model_name,
-        "enforce_detection": args.enforce_detection,
-        "detector_backend": args.detector_backend,
-        "align": not args.no_align,
-        "expand_percentage": args.expand_percentage,
-        "normalization": args.normalization,
-        "max_faces": args.max_faces,
-        "anti_spoofing": getattr(args, "anti_spoofing", False),
-        "l2_normalize": args.l2_normalize,
-        "detection_border": args.detection_border,
-        "detector_options": parse_detector_options(args.detector_option),
-    }
+    keywords = dict(options)
+    batch_size = keywords.pop("batch_size")
     return _run(args, paths, lambda ds, actors: represent_dataset(
-        ds, explode=True, num_actors=actors, batch_size=args.batch_size, preserve_order=True, **options))
+        ds, explode=True, num_actors=actors, batch_size=batch_size, preserve_order=True, **keywords))
 
 
 def _checked_inputs(args: argparse.Namespace) -> List[str]:
