@@ -22,7 +22,9 @@ from deepface.options import verbs
 from deepface.options.table import Option, Table
 
 #: The facade's parameters that are inputs, not options.
-INPUTS = {"img_path", "img1_path", "img2_path", "img", "db_path"}
+INPUTS = {"img_path", "img1_path", "img2_path", "img", "imgs", "db_path", "identity_id"}
+#: The streaming forms of the verbs: the same options (``silent`` aside: nothing to silence).
+ITERATORS = {"extract_faces_iter": "extract_faces", "represent_iter": "represent", "analyze_iter": "analyze"}
 NEW_OPTION = Option("shiny", "int", 7, "a new option", at_least=1, cli=True, api=True)
 
 
@@ -35,6 +37,11 @@ def facade_options(verb: str) -> Dict[str, Any]:
 def test_the_facade_takes_each_verbs_options_with_the_tables_defaults(verb: str) -> None:
     table = verbs.VERBS[verb]
     assert facade_options(verb) == table.defaults()
+
+
+@pytest.mark.parametrize("function, verb", sorted(ITERATORS.items()))
+def test_the_iterators_take_their_verbs_options(function: str, verb: str) -> None:
+    assert facade_options(function) == verbs.VERBS[verb].without("silent").defaults()
 
 
 def test_the_option_classes_are_made_from_the_tables() -> None:

@@ -6,7 +6,7 @@ numbers it gets alone in deepface, which runs every model once per face.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 from deepface.commons import image_utils
 from deepface.models.Demography import Demography
@@ -24,7 +24,6 @@ from deepface.modules.detection import (
 from deepface.options import verbs
 from deepface.options.verbs import ACTIONS
 from deepface.modules.pipeline import (
-    DEFAULT_BATCH_SIZE,
     ImageResult,
     collect_batch,
     collect_single,
@@ -63,33 +62,14 @@ def check_actions(actions: Any) -> Tuple[str, ...]:
 # ---------------------------------------------------------------- public entry points
 
 
-def analyze(
-    img_path: Any,
-    actions: Union[Tuple[str, ...], List[str], str] = ACTIONS,
-    enforce_detection: bool = True,
-    detector_backend: str = "opencv",
-    align: bool = True,
-    expand_percentage: int = 0,
-    silent: bool = False,
-    anti_spoofing: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-) -> Union[List[FaceAttributes], List[List[FaceAttributes]]]:
+def analyze(img_path: Any, **options: Any) -> Union[List[FaceAttributes], List[List[FaceAttributes]]]:
     """The attributes of every face of one image, or of each image of a batch
-    (see ``DeepFace.analyze``). ``silent`` is accepted for deepface's signature: this
-    package shows no per-face progress bars."""
-    options = AnalyzeOptions.create(
-        actions,
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        anti_spoofing=anti_spoofing,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    (see ``DeepFace.analyze``; ``options``: its keywords, the table ``ANALYZE``)."""
+    return analyze_with(img_path, AnalyzeOptions.create(**options))
+
+
+def analyze_with(img_path: Any, options: AnalyzeOptions) -> Union[List[FaceAttributes], List[List[FaceAttributes]]]:
+    """:func:`analyze` with its :class:`AnalyzeOptions`."""
     if image_utils.is_batch_input(img_path):
         imgs = image_utils.split_batch(img_path)
         return collect_batch(iter_analyze(imgs, options), len(imgs))

@@ -27,7 +27,7 @@ from deepface.commons.exceptions import (
     ImgNotFound,
     SpoofDetected,
 )
-from deepface.options.verbs import COLOR_FACES, DEFAULT_BATCH_SIZE, EXTRACT  # noqa: F401 (re-exported)
+from deepface.options.verbs import DEFAULT_BATCH_SIZE, EXTRACT
 from deepface.modules.pipeline import (
     ImageResult,
     Prefetcher,
@@ -85,38 +85,14 @@ class FramedImage:
 # ---------------------------------------------------------------- public entry points
 
 
-def extract_faces(
-    img_path: Any,
-    detector_backend: str = "opencv",
-    enforce_detection: bool = True,
-    align: bool = True,
-    expand_percentage: int = 0,
-    grayscale: bool = False,
-    color_face: str = "rgb",
-    normalize_face: bool = True,
-    anti_spoofing: bool = False,
-    max_faces: Optional[int] = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-    max_image_pixels: Optional[int] = None,
-) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
-    """Detect, align and crop the faces in one image or a batch (see ``DeepFace.extract_faces``)."""
-    options = ExtractOptions(
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        grayscale=grayscale,
-        color_face=color_face,
-        normalize_face=normalize_face,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-        max_image_pixels=max_image_pixels,
-    )
+def extract_faces(img_path: Any, **options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Detect, align and crop the faces in one image or a batch (see ``DeepFace.extract_faces``;
+    ``options``: its keywords, the table ``EXTRACT``)."""
+    return extract_faces_with(img_path, ExtractOptions(**options))
+
+
+def extract_faces_with(img_path: Any, options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """:func:`extract_faces` with its :class:`ExtractOptions`."""
     if image_utils.is_batch_input(img_path):
         return _extract_batch(image_utils.split_batch(img_path), options)
     return _extract_single(img_path, options)

@@ -26,7 +26,6 @@ from deepface.modules.detection import (
     rounded_confidence,
 )
 from deepface.modules.pipeline import (
-    DEFAULT_BATCH_SIZE,
     ImageResult,
     collect_batch,
     collect_single,
@@ -63,40 +62,14 @@ class FaceEmbedding:
 # ---------------------------------------------------------------- public entry points
 
 
-def represent(
-    img_path: Any,
-    model_name: str = DEFAULT_MODEL,
-    enforce_detection: bool = True,
-    detector_backend: str = "opencv",
-    align: bool = True,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    anti_spoofing: bool = False,
-    max_faces: Optional[int] = None,
-    l2_normalize: bool = False,
-    minmax_normalize: bool = False,
-    return_face: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
-    """Embed the faces of one image or a batch (see ``DeepFace.represent``)."""
-    options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        l2_normalize=l2_normalize,
-        minmax_normalize=minmax_normalize,
-        return_face=return_face,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-    )
+def represent(img_path: Any, **options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Embed the faces of one image or a batch (see ``DeepFace.represent``; ``options``: its
+    keywords, the table ``REPRESENT``)."""
+    return represent_with(img_path, RepresentOptions(**options))
+
+
+def represent_with(img_path: Any, options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """:func:`represent` with its :class:`RepresentOptions`."""
     if image_utils.is_batch_input(img_path):
         imgs = image_utils.split_batch(img_path)
         return collect_batch(iter_represent(imgs, options), len(imgs))

@@ -149,6 +149,11 @@ class Table:
     def defaults(self) -> Dict[str, Any]:
         return {option.name: option.default for option in self}
 
+    def pick(self, values: Mapping[str, Any]) -> Dict[str, Any]:
+        """The values of this table's options from ``values`` (a function's ``locals()``:
+        the facade forwards its keywords so), each of them required."""
+        return {name: values[name] for name in self._options}
+
     def only(self, *names: str, verb: Optional[str] = None) -> "Table":
         """These options of the table, in the order given."""
         return Table(verb or self.verb, [self[name] for name in names])

@@ -1,5 +1,5 @@
 """One options table per verb: ``extract_faces``, ``represent``, ``verify``, ``find``,
-``analyze``, ``register``, ``search``, ``build_index``.
+``analyze``, ``register``, ``search``, ``identify``, ``build_index``.
 
 Each keyword is written once, as an :class:`~deepface.options.table.Option` below, and the
 verbs compose them: represent = detection + the recognition model's options, analyze =
@@ -20,6 +20,9 @@ from deepface.options.table import Option, Table
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MODEL = "VGG-Face"
 DEFAULT_DATABASE = "postgres"
+#: Stored faces added to a faiss index per call, and the index graph's degree.
+DEFAULT_INDEX_BATCH = 1000
+DEFAULT_MAX_NEIGHBORS = 32
 #: The colour order of a face crop of ``extract_faces``.
 COLOR_FACES = ("rgb", "bgr", "gray")
 #: deepface's input normalizations of a recognition model.
@@ -177,8 +180,8 @@ DATABASE_TYPE = Option("database_type", "str", DEFAULT_DATABASE, "postgres, sqli
 CONNECTION_DETAILS = Option("connection_details", "any", None, "the database's URI or a dict of its settings")
 CONNECTION = Option("connection", "any", None, "an open connection to use instead")
 SEARCH_METHOD = Option("search_method", "str", "exact", "exact or ann (an index)", SEARCH_METHODS, api=True)
-INDEX_BATCH_SIZE = Option("batch_size", "int", 1000, "stored faces read per batch while indexing", at_least=1)
-MAX_NEIGHBORS_PER_NODE = Option("max_neighbors_per_node", "int", 32, "the index graph's degree", at_least=1)
+INDEX_BATCH_SIZE = Option("batch_size", "int", DEFAULT_INDEX_BATCH, "stored faces read per batch while indexing", at_least=1)
+MAX_NEIGHBORS_PER_NODE = Option("max_neighbors_per_node", "int", DEFAULT_MAX_NEIGHBORS, "the index graph's degree", at_least=1)
 
 # ---------------------------------------------------------------- the verbs
 
@@ -209,6 +212,9 @@ SEARCH = DATABASE_DETECTION.plus(
     "search", MODEL_NAME, NORMALIZATION, L2_NORMALIZE, DISTANCE_METRIC, SIMILARITY_SEARCH, K, SEARCH_METHOD,
     RETURN_TYPE, DATABASE,
 )  # fmt: skip
+IDENTIFY = DATABASE_DETECTION.plus(
+    "identify", MODEL_NAME, NORMALIZATION, L2_NORMALIZE, DISTANCE_METRIC, DATABASE
+)
 BUILD_INDEX = Table(
     "build_index",
     [MODEL_NAME, DETECTOR_BACKEND, ALIGN, L2_NORMALIZE, DATABASE_TYPE, CONNECTION_DETAILS, CONNECTION,
@@ -217,5 +223,6 @@ BUILD_INDEX = Table(
 
 #: Every verb's table, by the facade function that takes it.
 VERBS = {
-    table.verb: table for table in (EXTRACT, REPRESENT, VERIFY, FIND, ANALYZE, REGISTER, SEARCH, BUILD_INDEX)
+    table.verb: table
+    for table in (EXTRACT, REPRESENT, VERIFY, FIND, ANALYZE, REGISTER, SEARCH, IDENTIFY, BUILD_INDEX)
 }
