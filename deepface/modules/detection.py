@@ -91,7 +91,9 @@ def extract_faces(img_path: Any, **options: Any) -> Union[List[Dict[str, Any]], 
     return extract_faces_with(img_path, ExtractOptions(**options))
 
 
-def extract_faces_with(img_path: Any, options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+def extract_faces_with(
+    img_path: Any, options: ExtractOptions
+) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
     """:func:`extract_faces` with its :class:`ExtractOptions`."""
     if image_utils.is_batch_input(img_path):
         return _extract_batch(image_utils.split_batch(img_path), options)

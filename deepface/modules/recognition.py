@@ -143,7 +143,9 @@ def find(img_path: Any, db_path: Union[str, "os.PathLike[str]"], **options: Any)
     return find_with(img_path, db_path, FindOptions(**options))
 
 
-def find_with(img_path: Any, db_path: Union[str, "os.PathLike[str]"], options: Any) -> Union[List[Any], List[List[Any]]]:
+def find_with(
+    img_path: Any, db_path: Union[str, "os.PathLike[str]"], options: FindOptions
+) -> Union[List[Any], List[List[Any]]]:
     """``find`` with its options checked: sync the folder's datastore, embed the queries,
     match them against it."""
     tic = time.time()
@@ -179,13 +181,13 @@ def find_with(img_path: Any, db_path: Union[str, "os.PathLike[str]"], options: A
 # ---------------------------------------------------------------- find's steps
 
 
-def folder_represent_options(options: Any) -> RepresentOptions:
+def folder_represent_options(options: FindOptions) -> RepresentOptions:
     """How the folder's images are embedded: ``find``'s detection and model options, no anti-spoofing."""
     shared = {name: getattr(options, name) for name in REPRESENT.names if name in FIND}
     return RepresentOptions(**{**shared, "anti_spoofing": False})
 
 
-def folder_datastore_name(options: Any) -> str:
+def folder_datastore_name(options: FindOptions) -> str:
     """The datastore file of the folder for these options (deepface's name, plus the border's)."""
     return datastore_files.datastore_file_name(
         options.model_name,
@@ -198,7 +200,7 @@ def folder_datastore_name(options: Any) -> str:
     )
 
 
-def folder_search_options(options: Any, pretuned: float, datastore_name: str) -> FolderSearchOptions:
+def folder_search_options(options: FindOptions, pretuned: float, datastore_name: str) -> FolderSearchOptions:
     """How the query faces are matched: the given threshold, else the model's pre-tuned one."""
     return FolderSearchOptions(
         model_name=options.model_name,
@@ -418,7 +420,9 @@ def _table_builder(gallery: Representations, search: FolderSearchOptions) -> Cal
     return lambda faces: _frame_tables(faces, gallery, valid, base_frame, search)
 
 
-def _query_matrix(faces: List[EmbeddedFace], gallery: Representations, search: FolderSearchOptions) -> NDArray[np.float64]:
+def _query_matrix(
+    faces: List[EmbeddedFace], gallery: Representations, search: FolderSearchOptions
+) -> NDArray[np.float64]:
     queries = np.asarray([face.embedding for face in faces], dtype=np.float64)
     stored = gallery.dimension
     if stored and queries.shape[1] != stored:
@@ -491,7 +495,8 @@ def _dict_tables(
 
 
 def _dict_rows(
-    face: EmbeddedFace, distances: NDArray[np.float64], threshold: Any, columns: _GalleryColumns, search: FolderSearchOptions
+    face: EmbeddedFace, distances: NDArray[np.float64], threshold: Any, columns: _GalleryColumns,
+    search: FolderSearchOptions,
 ) -> List[Dict[str, Any]]:
     kept = np.flatnonzero(distances <= threshold)
     order = kept[np.argsort(distances[kept])]

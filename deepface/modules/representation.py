@@ -68,7 +68,7 @@ def represent(img_path: Any, **options: Any) -> Union[List[Dict[str, Any]], List
     return represent_with(img_path, RepresentOptions(**options))
 
 
-def represent_with(img_path: Any, options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+def represent_with(img_path: Any, options: RepresentOptions) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
     """:func:`represent` with its :class:`RepresentOptions`."""
     if image_utils.is_batch_input(img_path):
         imgs = image_utils.split_batch(img_path)

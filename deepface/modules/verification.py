@@ -199,7 +199,7 @@ def verify(img1_path: Any, img2_path: Any, **options: Any) -> Union[Dict[str, An
     return verify_with(img1_path, img2_path, VerifyOptions.create(**options))
 
 
-def verify_with(img1_path: Any, img2_path: Any, options: "VerifyOptions") -> Union[Dict[str, Any], List[Dict[str, Any]]]:
+def verify_with(img1_path: Any, img2_path: Any, options: VerifyOptions) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
     """:func:`verify` with its :class:`VerifyOptions`."""
     started = time.time()
     if is_pair_batch(img1_path, img2_path):

@@ -162,7 +162,9 @@ DISTANCE_METRIC = Option(
     "distance_metric", "str", "cosine", "cosine, euclidean, euclidean_l2 or angular (verify, find: or a function)",
     api=True,
 )  # fmt: skip
-THRESHOLD = Option("threshold", "float", None, "distance at or below which faces match (default: the model's)", api=True)
+THRESHOLD = Option(
+    "threshold", "float", None, "distance at or below which faces match (default: the model's)", api=True
+)
 SILENT = Option("silent", "bool", False, "no progress bars or logs")
 ACTIONS_OPTION = Option(
     "actions", "list", ACTIONS, f"any of {', '.join(ACTIONS)} (default: all four)", ACTIONS,
@@ -180,8 +182,12 @@ DATABASE_TYPE = Option("database_type", "str", DEFAULT_DATABASE, "postgres, sqli
 CONNECTION_DETAILS = Option("connection_details", "any", None, "the database's URI or a dict of its settings")
 CONNECTION = Option("connection", "any", None, "an open connection to use instead")
 SEARCH_METHOD = Option("search_method", "str", "exact", "exact or ann (an index)", SEARCH_METHODS, api=True)
-INDEX_BATCH_SIZE = Option("batch_size", "int", DEFAULT_INDEX_BATCH, "stored faces read per batch while indexing", at_least=1)
-MAX_NEIGHBORS_PER_NODE = Option("max_neighbors_per_node", "int", DEFAULT_MAX_NEIGHBORS, "the index graph's degree", at_least=1)
+INDEX_BATCH_SIZE = Option(
+    "batch_size", "int", DEFAULT_INDEX_BATCH, "stored faces read per batch while indexing", at_least=1
+)
+MAX_NEIGHBORS_PER_NODE = Option(
+    "max_neighbors_per_node", "int", DEFAULT_MAX_NEIGHBORS, "the index graph's degree", at_least=1
+)
 
 # ---------------------------------------------------------------- the verbs
 
