@@ -16,6 +16,7 @@ from deepface.cli import build_parser
 from deepface.cli import extract as extract_command
 from deepface.cli import represent as represent_command
 from deepface.cli.arguments import add_options, option_values
+from deepface.modules import datastore, recognition
 from deepface.modules.detection import ExtractOptions
 from deepface.modules.representation import RepresentOptions
 from deepface.options import verbs
@@ -44,8 +45,19 @@ def test_the_iterators_take_their_verbs_options(function: str, verb: str) -> Non
     assert facade_options(function) == verbs.VERBS[verb].without("silent").defaults()
 
 
+OPTION_CLASSES = [
+    (ExtractOptions, verbs.EXTRACT),
+    (RepresentOptions, verbs.REPRESENT),
+    (recognition.FindOptions, verbs.FIND),
+    (datastore.RegisterOptions, verbs.REGISTER),
+    (datastore.QueryOptions, verbs.SEARCH),
+    (datastore.IdentifyOptions, verbs.IDENTIFY),
+    (datastore.BuildIndexOptions, verbs.BUILD_INDEX),
+]
+
+
 def test_the_option_classes_are_made_from_the_tables() -> None:
-    for cls, table in ((ExtractOptions, verbs.EXTRACT), (RepresentOptions, verbs.REPRESENT)):
+    for cls, table in OPTION_CLASSES:
         assert [f.name for f in dataclasses.fields(cls)] == list(table.names)
         assert cls.TABLE is table
     assert ExtractOptions().detector_options == {}  # None, the facade's default, read as no keywords
