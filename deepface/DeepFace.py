@@ -16,6 +16,7 @@ from deepface.modules.database import faiss_index
 from deepface.modules.detection import ExtractOptions
 from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult
 from deepface.modules.representation import RepresentOptions
+from deepface.options.verbs import ANALYZE, BUILD_INDEX, EXTRACT, FIND, IDENTIFY, REGISTER, REPRESENT, SEARCH, VERIFY
 
 ImageInput = Union[str, NDArray[Any], IO[bytes], bytes]
 ImagesInput = Union[ImageInput, List[ImageInput], Tuple[ImageInput, ...], NDArray[Any]]
@@ -102,23 +103,7 @@ def represent(
             ``BatchImageLoadError`` / ``BatchFaceNotDetected`` naming every failed input,
             with the other inputs' results in ``.results``.
     """
-    return representation.represent(
-        img_path,
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        l2_normalize=l2_normalize,
-        minmax_normalize=minmax_normalize,
-        return_face=return_face,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    return representation.represent(img_path, **REPRESENT.pick(locals()))
 
 
 def represent_iter(
@@ -144,22 +129,7 @@ def represent_iter(
     ``represent`` returns for that image; ``result.error`` holds the exception for an
     input that failed (its list is empty) and the stream goes on.
     """
-    options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        l2_normalize=l2_normalize,
-        minmax_normalize=minmax_normalize,
-        return_face=return_face,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-    )
+    options = RepresentOptions(**REPRESENT.pick(locals()))
     return representation.iter_represent(imgs, options)
 
 
@@ -210,23 +180,7 @@ def verify(
             pairs, a ``BatchError`` naming each failed pair with the others' dicts in
             ``.results``.
     """
-    return verification.verify(
-        img1_path,
-        img2_path,
-        model_name=model_name,
-        detector_backend=detector_backend,
-        distance_metric=distance_metric,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        silent=silent,
-        threshold=threshold,
-        anti_spoofing=anti_spoofing,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    return verification.verify(img1_path, img2_path, **VERIFY.pick(locals()))
 
 
 def find(
@@ -274,28 +228,7 @@ def find(
         ``source_x/y/w/h``, ``threshold``, ``distance`` and ``confidence``, closest first.
         For a batch: one such list per input, in input order.
     """
-    return recognition.find(
-        img_path,
-        db_path,
-        model_name=model_name,
-        distance_metric=distance_metric,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        similarity_search=similarity_search,
-        k=k,
-        expand_percentage=expand_percentage,
-        threshold=threshold,
-        normalization=normalization,
-        silent=silent,
-        refresh_database=refresh_database,
-        anti_spoofing=anti_spoofing,
-        datastore_format=datastore_format,
-        return_type=return_type,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    return recognition.find(img_path, db_path, **FIND.pick(locals()))
 
 
 def analyze(
@@ -334,19 +267,7 @@ def analyze(
             unknown action. Per input: as in :func:`extract_faces` (batch errors carry
             the other inputs' results).
     """
-    return demography.analyze(
-        img_path,
-        actions=actions,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        silent=silent,
-        anti_spoofing=anti_spoofing,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    return demography.analyze(img_path, **ANALYZE.pick(locals()))
 
 
 def analyze_iter(
@@ -367,17 +288,7 @@ def analyze_iter(
     for that image; ``result.error`` holds the exception for an input that failed (its
     list is empty) and the stream goes on.
     """
-    options = demography.AnalyzeOptions.create(
-        actions,
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        anti_spoofing=anti_spoofing,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    options = demography.AnalyzeOptions.create(**ANALYZE.without("silent").pick(locals()))
     return demography.iter_analyze(imgs, options)
 
 
@@ -437,22 +348,7 @@ def extract_faces(
         FaceNotDetected: no face and ``enforce_detection`` (``BatchFaceNotDetected`` for a
             batch, naming every index without a face).
     """
-    return detection.extract_faces(
-        img_path,
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        grayscale=grayscale,
-        color_face=color_face,
-        normalize_face=normalize_face,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-        max_image_pixels=max_image_pixels,
-    )
+    return detection.extract_faces(img_path, **EXTRACT.pick(locals()))
 
 
 def extract_faces_iter(
@@ -480,21 +376,7 @@ def extract_faces_iter(
     When ``imgs`` itself raises, the inputs taken from it before are yielded first, then
     its exception propagates.
     """
-    options = ExtractOptions(
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        grayscale=grayscale,
-        color_face=color_face,
-        normalize_face=normalize_face,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-        max_image_pixels=max_image_pixels,
-    )
+    options = ExtractOptions(**EXTRACT.pick(locals()))
     return detection.iter_extract_faces(imgs, options)
 
 
@@ -589,22 +471,7 @@ def register(
     Returns:
         ``{"inserted": n}``, the number of faces stored.
     """
-    return datastore.register(
-        img,
-        img_name=img_name,
-        model_name=model_name,
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        l2_normalize=l2_normalize,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        database_type=database_type,
-        connection_details=connection_details,
-        connection=connection,
-        batch_size=batch_size,
-    )
+    return datastore.register(img, **REGISTER.pick(locals()))
 
 
 def search(
@@ -646,26 +513,7 @@ def search(
         ``target_x/y/w/h`` (the query face), ``threshold``, ``distance_metric``,
         ``distance`` and ``confidence``, closest first.
     """
-    return datastore.search(
-        img,
-        model_name=model_name,
-        detector_backend=detector_backend,
-        distance_metric=distance_metric,
-        enforce_detection=enforce_detection,
-        align=align,
-        l2_normalize=l2_normalize,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        similarity_search=similarity_search,
-        k=k,
-        database_type=database_type,
-        connection_details=connection_details,
-        connection=connection,
-        search_method=search_method,
-        return_type=return_type,
-        batch_size=batch_size,
-    )
+    return datastore.search(img, **SEARCH.pick(locals()))
 
 
 def identify(
@@ -696,23 +544,7 @@ def identify(
         IdentityNotFound: no record has ``identity_id``.
         IncompatibleIdentity: it was stored with another model or ``l2_normalize``.
     """
-    return datastore.identify(
-        img,
-        identity_id,
-        model_name=model_name,
-        detector_backend=detector_backend,
-        distance_metric=distance_metric,
-        enforce_detection=enforce_detection,
-        align=align,
-        l2_normalize=l2_normalize,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        database_type=database_type,
-        connection_details=connection_details,
-        connection=connection,
-        batch_size=batch_size,
-    )
+    return datastore.identify(img, identity_id, **IDENTIFY.pick(locals()))
 
 
 def build_index(
@@ -729,14 +561,4 @@ def build_index(
     """Build, or extend with the rows it lacks, the faiss HNSW index that
     ``search(search_method="ann")`` uses, stored in the database (``embeddings_index``).
     Vector databases (``qdrant``, ``milvus``) index by themselves: nothing to do."""
-    datastore.build_index(
-        model_name=model_name,
-        detector_backend=detector_backend,
-        align=align,
-        l2_normalize=l2_normalize,
-        database_type=database_type,
-        connection_details=connection_details,
-        connection=connection,
-        batch_size=batch_size,
-        max_neighbors_per_node=max_neighbors_per_node,
-    )
+    datastore.build_index(**BUILD_INDEX.pick(locals()))

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from deepface import DeepFace, cli
+from deepface import DeepFace
+from deepface.cli import embeddings
 from deepface.cli import UsageError, main
 from tests.conftest import REPO_DIR, resize_to_width, synthetic_images
 
@@ -88,7 +89,7 @@ def test_represent_writes_parquet_rows_per_face(
     photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    monkeypatch.setattr(cli, "PARQUET_ROWS_PER_GROUP", 2)  # several row groups: written as it goes
+    monkeypatch.setattr(embeddings, "PARQUET_ROWS_PER_GROUP", 2)  # several row groups: written as it goes
     output = tmp_path / "embeddings.parquet"
 
     code = main(["represent", str(photo_folder), *DLIB, "--enforce-detection", "--batch-size", "2",

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from deepface import DeepFace, cli
+from deepface import DeepFace
+from deepface.cli import analyze as analyze_command
 from deepface.cli import main
 from deepface.commons.exceptions import FaceNotDetected, WeightsUnavailable
 from deepface.modules import streaming
@@ -124,7 +125,7 @@ def test_analyze_start_up_failure_touches_no_output(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
 ) -> None:
     if weights_missing:
-        monkeypatch.setattr(cli, "build_attribute_model", raise_missing_weights)
+        monkeypatch.setattr(analyze_command, "build_attribute_model", raise_missing_weights)
     old_output.write_bytes(OLD_OUTPUT + b'{"path": "torn')  # --resume would cut the torn line
     flags = ["--resume"] if resume else []
 
@@ -158,8 +159,8 @@ def test_analyze_broken_off_leaves_the_output_as_it_was(
     faceless_folder: Path, old_output: Path, error: BaseException, status: int, expected: str,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
 ) -> None:
-    monkeypatch.setattr(cli, "build_attribute_model", lambda action: None)
-    monkeypatch.setattr(cli, "iter_analyze", fake_analysis(error))
+    monkeypatch.setattr(analyze_command, "build_attribute_model", lambda action: None)
+    monkeypatch.setattr(analyze_command, "iter_analyze", fake_analysis(error))
 
     assert main(["analyze", str(faceless_folder), "--no-progress", "--output", str(old_output)]) == status
 
@@ -174,8 +175,8 @@ def test_analyze_resume_appends_the_inputs_not_yet_recorded(
 ) -> None:
     done = json.dumps({"path": str(faceless_folder / "a_ramp.png"), "faces": [], "error": None}) + "\n"
     old_output.write_text(done + '{"path": "to')  # and a torn line
-    monkeypatch.setattr(cli, "build_attribute_model", lambda action: None)
-    monkeypatch.setattr(cli, "iter_analyze", fake_analysis())
+    monkeypatch.setattr(analyze_command, "build_attribute_model", lambda action: None)
+    monkeypatch.setattr(analyze_command, "iter_analyze", fake_analysis())
 
     code = main(["analyze", str(faceless_folder), "--no-progress", "--output", str(old_output), "--resume"])
 
@@ -193,7 +194,7 @@ def test_analyze_refuses_unknown_actions(faceless_folder: Path) -> None:
 
 def test_plain_json_turns_numpy_values_into_numbers() -> None:
     value = {"age": np.int64(31), "gender": {"Man": np.float32(97.5)}, "eye": (np.int32(3), 4), "none": None}
-    plain = cli.plain_json(value)
+    plain = analyze_command.plain_json(value)
     assert plain == {"age": 31, "gender": {"Man": 97.5}, "eye": [3, 4], "none": None}
     assert type(plain["age"]) is int and type(plain["gender"]["Man"]) is float
     json.dumps(plain)

@@ -9,7 +9,8 @@ from typing import Any, Callable, Dict, Iterator, List
 import cv2
 import pytest
 
-from deepface import DeepFace, cli
+from deepface import DeepFace
+from deepface.cli import extract as extract_command
 from deepface.cli import UsageError, main, read_recorded_lines
 from tests.conftest import resize_to_width, synthetic_images
 
@@ -51,7 +52,7 @@ def interrupt_after_first(monkeypatch: pytest.MonkeyPatch) -> Callable[[BaseExce
     """Make the command's detection stream raise ``error`` after its first input."""
 
     def install(error: BaseException) -> None:
-        real = cli.iter_extract_faces
+        real = extract_command.iter_extract_faces
 
         def breaking(*args: Any, **kwargs: Any) -> Iterator[Any]:
             stream = real(*args, **kwargs)
@@ -59,7 +60,7 @@ def interrupt_after_first(monkeypatch: pytest.MonkeyPatch) -> Callable[[BaseExce
             stream.close()
             raise error
 
-        monkeypatch.setattr(cli, "iter_extract_faces", breaking)
+        monkeypatch.setattr(extract_command, "iter_extract_faces", breaking)
 
     return install
 
@@ -245,13 +246,13 @@ def test_resume_skips_recorded_paths_and_repairs_a_torn_line(
     recorded = output.read_bytes()
     output.write_bytes(recorded + b'{"path": "' + str(faceless_folder / "b_grey.png").encode() + b'", "fa')
     seen: List[str] = []
-    real = cli.iter_extract_faces
+    real = extract_command.iter_extract_faces
 
     def spy(paths: List[str], options: Any) -> Iterator[Any]:
         seen.extend(paths)
         return real(paths, options)
 
-    monkeypatch.setattr(cli, "iter_extract_faces", spy)
+    monkeypatch.setattr(extract_command, "iter_extract_faces", spy)
 
     code = main(["extract-faces", str(faceless_folder), *QUIET, "--output", str(output), "--resume"])
 

@@ -32,15 +32,15 @@ from deepface.commons.exceptions import (
 )
 from deepface.commons.logger import get_logger
 from deepface.modules.database import faiss_index
-from deepface.modules.database.inventory import DEFAULT_DATABASE, connect, spec_of
+from deepface.modules.database.inventory import connect, spec_of
 from deepface.modules.database.types import Criteria, Database, Neighbour, NewEmbedding, StoredEmbedding
-from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, ImageResult, raise_batch_error
-from deepface.modules.representation import DEFAULT_MODEL, RepresentOptions, iter_represent
+from deepface.modules.pipeline import ImageResult, raise_batch_error
+from deepface.modules.representation import RepresentOptions, iter_represent
+from deepface.options.verbs import BUILD_INDEX, IDENTIFY, REGISTER, REPRESENT, SEARCH, SEARCH_METHODS
 from deepface.modules.verification import METRICS, find_confidence, find_distance, find_threshold, l2_normalize
 
 logger = get_logger(__name__)
 
-SEARCH_METHODS = ("exact", "ann")
 #: Faces stored per bulk write (one transaction each) while a long list is registered.
 INSERT_CHUNK_FACES = 1000
 #: deepface names an image after its path only for these endings (else a random UUID).
@@ -63,7 +63,7 @@ class QueryFace:
 
 
 @dataclass(frozen=True)
-class SearchOptions:
+class DatabaseSearchOptions:
     """How query faces are matched, validated once."""
 
     model_name: str
@@ -93,51 +93,44 @@ def check_k(k: Any) -> None:
         raise ValueError(f"k must be a positive integer or None, not {k!r}")
 
 
+#: The keywords of one call of each verb, checked once: one field per option of its table.
+RegisterOptions = REGISTER.dataclass("RegisterOptions", module=__name__)
+QueryOptions = SEARCH.dataclass("QueryOptions", module=__name__)
+IdentifyOptions = IDENTIFY.dataclass("IdentifyOptions", module=__name__)
+BuildIndexOptions = BUILD_INDEX.dataclass("BuildIndexOptions", module=__name__)
+
+
+def represent_options(options: Any, **overrides: Any) -> RepresentOptions:
+    """How a verb's images are embedded: its detection and model options (and ``overrides``)."""
+    shared = {name: getattr(options, name) for name in REPRESENT.names if name in options.TABLE}
+    return RepresentOptions(**{**shared, **overrides})
+
+
+def criteria_of(options: Any) -> Criteria:
+    """The stored rows a verb's options may use: same model, detector, alignment, normalisation."""
+    return Criteria(options.model_name, options.detector_backend, options.align, options.l2_normalize)
+
+
 # ---------------------------------------------------------------- register
 
 
-def register(
-    img: Any,
-    img_name: Optional[Union[str, Sequence[str]]] = None,
-    model_name: str = DEFAULT_MODEL,
-    detector_backend: str = "opencv",
-    enforce_detection: bool = True,
-    align: bool = True,
-    l2_normalize: bool = False,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    anti_spoofing: bool = False,
-    database_type: str = DEFAULT_DATABASE,
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
-    connection: Any = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> Dict[str, Any]:
-    """Embed the faces of one image or a batch and store them (see ``DeepFace.register``).
+def register(img: Any, **keywords: Any) -> Dict[str, Any]:
+    """Embed the faces of one image or a batch and store them (see ``DeepFace.register``;
+    ``keywords``: its options, the table ``REGISTER``).
 
     Faces are stored ``INSERT_CHUNK_FACES`` at a time, one bulk write each. When some
     inputs of a batch fail, the others' faces are stored and a ``BatchError`` names the
     failed ones (its ``results``: the stored faces of each other input).
     """
-    spec_of(database_type)
+    options = RegisterOptions(**keywords)
+    spec_of(options.database_type)
     images, is_batch = split_images(img)
-    names = image_names(images, img_name)
-    options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        l2_normalize=l2_normalize,
-        return_face=True,
-        batch_size=batch_size,
-    )
-    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
-    client = connect(database_type, connection_details, connection)  # before the models: fail fast
+    names = image_names(images, options.img_name)
+    embedding = represent_options(options, return_face=True)
+    client = connect(options.database_type, options.connection_details, options.connection)  # fail fast
     try:
-        embedded = iter_represent(images, options, name_indices=is_batch)
-        inserted, stored, errors = store_embeddings(client, embedded, names, criteria)
+        embedded = iter_represent(images, embedding, name_indices=is_batch)
+        inserted, stored, errors = store_embeddings(client, embedded, names, criteria_of(options))
     finally:
         client.close()
     if errors:
@@ -200,58 +193,29 @@ def store_embeddings(
 # ---------------------------------------------------------------- search
 
 
-def search(
-    img: Any,
-    model_name: str = DEFAULT_MODEL,
-    detector_backend: str = "opencv",
-    distance_metric: str = "cosine",
-    enforce_detection: bool = True,
-    align: bool = True,
-    l2_normalize: bool = False,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    anti_spoofing: bool = False,
-    similarity_search: bool = False,
-    k: Optional[int] = None,
-    database_type: str = DEFAULT_DATABASE,
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
-    connection: Any = None,
-    search_method: str = "exact",
-    return_type: Optional[str] = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> Union[List[Result], List[List[Result]]]:
+def search(img: Any, **keywords: Any) -> Union[List[Result], List[List[Result]]]:
     """The stored faces matching each query face: for one image, one result per face
     (deepface's shape); for a batch (list, tuple, 4-D array), one such list per input, in
-    order (see ``DeepFace.search``). When some inputs of a batch fail, a ``BatchError``
-    names them and carries the others' results."""
-    spec_of(database_type)
-    options = SearchOptions(
-        model_name=model_name,
-        distance_metric=search_metric(distance_metric, search_method, l2_normalize),
-        search_method=search_method,
-        similarity_search=similarity_search,
-        k=k,
-        return_type=package_utils.resolve_dataframe_return_type(return_type),
+    order (see ``DeepFace.search``; ``keywords``: its options, the table ``SEARCH``). When
+    some inputs of a batch fail, a ``BatchError`` names them and carries the others' results."""
+    query = QueryOptions(**keywords)
+    spec_of(query.database_type)
+    options = DatabaseSearchOptions(
+        model_name=query.model_name,
+        distance_metric=search_metric(query.distance_metric, query.search_method, query.l2_normalize),
+        search_method=query.search_method,
+        similarity_search=query.similarity_search,
+        k=query.k,
+        return_type=package_utils.resolve_dataframe_return_type(query.return_type),
     )
-    represent_options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        l2_normalize=l2_normalize,
-        batch_size=batch_size,
-    )
-    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
     images, is_batch = split_images(img)
-    client = connect(database_type, connection_details, connection)  # before the models: fail fast
+    client = connect(query.database_type, query.connection_details, query.connection)  # fail fast
     try:
-        queries, errors = embed_queries(images, represent_options, is_batch)
+        queries, errors = embed_queries(images, represent_options(query), is_batch)
         if errors and not is_batch:
             raise errors[0]
         faces = [face for image_faces in queries for face in image_faces]
+        criteria = criteria_of(query)
         matches, columns = match_faces(client, faces, criteria, options) if faces else ([], list(MATCH_COLUMNS))
     finally:
         client.close()
@@ -292,7 +256,7 @@ def embed_queries(
 
 
 def match_faces(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     """The kept rows of each face (closest first, at most ``k``) and the result columns."""
     if options.search_method == "exact":
@@ -303,7 +267,7 @@ def match_faces(
 
 
 def match_exact(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     stored = client.fetch_all(criteria)
     if not stored:
@@ -332,7 +296,9 @@ def distances_to(query: NDArray[np.float64], matrix: NDArray[np.float64], metric
     return np.arccos(np.clip(similarity, -1.0, 1.0)) / np.pi  # angular
 
 
-def exact_row(stored: StoredEmbedding, distance: float, face: QueryFace, options: SearchOptions) -> Dict[str, Any]:
+def exact_row(
+    stored: StoredEmbedding, distance: float, face: QueryFace, options: DatabaseSearchOptions
+) -> Dict[str, Any]:
     row: Dict[str, Any] = {"id": stored.id, "img_name": stored.img_name}
     if stored.criteria is not None:
         row.update(criteria_fields(stored.criteria))
@@ -341,7 +307,7 @@ def exact_row(stored: StoredEmbedding, distance: float, face: QueryFace, options
 
 
 def match_faiss(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     index = faiss_index.deserialize(client.load_index(criteria))
     queries = np.asarray([face.vector for face in faces], dtype=np.float32)
@@ -368,7 +334,7 @@ def ann_distance(squared_l2: float, metric: str) -> float:
 
 
 def match_vector_db(
-    client: Database, faces: List[QueryFace], criteria: Criteria, options: SearchOptions
+    client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
     neighbours = client.nearest([face.vector for face in faces], criteria, options.k or faiss_index.DEFAULT_ANN_K)
     if not any(neighbours):
@@ -378,7 +344,7 @@ def match_vector_db(
 
 
 def kept_rows(
-    hits: List[Neighbour], face: QueryFace, criteria: Criteria, options: SearchOptions
+    hits: List[Neighbour], face: QueryFace, criteria: Criteria, options: DatabaseSearchOptions
 ) -> List[Dict[str, Any]]:
     """The hits within the threshold (all with ``similarity_search``), closest first, at most ``k``."""
     kept = sorted((hit for hit in hits if options.keep(hit.distance)), key=lambda hit: hit.distance)
@@ -398,7 +364,7 @@ def criteria_fields(criteria: Criteria) -> Dict[str, Any]:
     return dict(zip(CRITERIA_COLUMNS, values))
 
 
-def match_fields(distance: float, face: QueryFace, options: SearchOptions) -> Dict[str, Any]:
+def match_fields(distance: float, face: QueryFace, options: DatabaseSearchOptions) -> Dict[str, Any]:
     verified = distance <= options.threshold
     area = face.facial_area
     return {
@@ -429,35 +395,21 @@ def no_embeddings(criteria: Criteria) -> EmptyDatasource:
 # ---------------------------------------------------------------- identify
 
 
-def identify(
-    img: Any,
-    identity_id: Union[str, int],
-    model_name: str = DEFAULT_MODEL,
-    detector_backend: str = "opencv",
-    distance_metric: str = "cosine",
-    enforce_detection: bool = True,
-    align: bool = True,
-    l2_normalize: bool = False,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    anti_spoofing: bool = False,
-    database_type: str = DEFAULT_DATABASE,
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
-    connection: Any = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> Dict[str, Any]:
-    """Is the closest face of ``img`` the stored identity ``identity_id``? (see ``DeepFace.identify``)."""
+def identify(img: Any, identity_id: Union[str, int], **keywords: Any) -> Dict[str, Any]:
+    """Is the closest face of ``img`` the stored identity ``identity_id``? (see
+    ``DeepFace.identify``; ``keywords``: its options, the table ``IDENTIFY``)."""
     started = time.time()
+    options = IdentifyOptions(**keywords)
     images, _ = split_images(img)
     if len(images) != 1:
         raise DataTypeError(f"identify takes a single image, but {len(images)} were given: call it once per image")
-    spec_of(database_type)
-    metric = search_metric(distance_metric, "exact", l2_normalize)
+    spec_of(options.database_type)
+    metric = search_metric(options.distance_metric, "exact", options.l2_normalize)
     if metric not in METRICS:
         raise ValueError(f"unsupported distance_metric {metric!r}; choose one of {METRICS}")
-    threshold = find_threshold(model_name, metric)
-    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
-    client = connect(database_type, connection_details, connection)
+    threshold = find_threshold(options.model_name, metric)
+    criteria = criteria_of(options)
+    client = connect(options.database_type, options.connection_details, options.connection)
     try:
         stored = client.fetch_one(identity_id, criteria)
     finally:
@@ -465,18 +417,7 @@ def identify(
     if stored is None:
         raise IdentityNotFound(f"identity_id {identity_id!r} is not in the database")
     check_comparable(stored, identity_id, criteria)
-    options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        l2_normalize=l2_normalize,
-        batch_size=batch_size,
-    )
-    (faces,), errors = embed_queries(images, options, is_batch=False)
+    (faces,), errors = embed_queries(images, represent_options(options), is_batch=False)
     if errors:
         raise errors[0]
     distances = [float(find_distance(stored.embedding, face.vector, metric)) for face in faces]
@@ -488,9 +429,9 @@ def identify(
         "verified": verified,
         "distance": distance,
         "threshold": float(threshold),
-        "confidence": float(find_confidence(distance, model_name, verified, metric)),
-        "model": model_name,
-        "detector_backend": detector_backend,
+        "confidence": float(find_confidence(distance, options.model_name, verified, metric)),
+        "model": options.model_name,
+        "detector_backend": options.detector_backend,
         "similarity_metric": metric,
         "id": identity,
         "img_name": str(stored.img_name),
@@ -523,28 +464,19 @@ def check_comparable(stored: StoredEmbedding, identity_id: Any, criteria: Criter
 # ---------------------------------------------------------------- build_index
 
 
-def build_index(
-    model_name: str = DEFAULT_MODEL,
-    detector_backend: str = "opencv",
-    align: bool = True,
-    l2_normalize: bool = False,
-    database_type: str = DEFAULT_DATABASE,
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
-    connection: Any = None,
-    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
-    max_neighbors_per_node: int = faiss_index.DEFAULT_MAX_NEIGHBORS,
-) -> None:
+def build_index(**keywords: Any) -> None:
     """Build or extend the faiss HNSW index of one criteria set, stored in the database's
-    ``embeddings_index`` table (see ``DeepFace.build_index``). Vector databases index by
-    themselves: nothing to do."""
-    if spec_of(database_type).is_vector_db:
-        logger.info("%s indexes by itself: no index to build", database_type)
+    ``embeddings_index`` table (see ``DeepFace.build_index``; ``keywords``: its options, the
+    table ``BUILD_INDEX``). Vector databases index by themselves: nothing to do."""
+    options = BuildIndexOptions(**keywords)
+    if spec_of(options.database_type).is_vector_db:
+        logger.info("%s indexes by itself: no index to build", options.database_type)
         return
     faiss_index.import_faiss()
-    criteria = Criteria(model_name, detector_backend, align, l2_normalize)
-    client = connect(database_type, connection_details, connection)
+    criteria = criteria_of(options)
+    client = connect(options.database_type, options.connection_details, options.connection)
     try:
-        index_data = extended_index(client, criteria, batch_size, max_neighbors_per_node)
+        index_data = extended_index(client, criteria, options.batch_size, options.max_neighbors_per_node)
         if index_data is not None:
             client.save_index(criteria, index_data)
     finally:

@@ -6,10 +6,9 @@ numbers it gets alone in deepface, which runs every model once per face.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 from deepface.commons import image_utils
-from deepface.commons.exceptions import UnimplementedError
 from deepface.models.Demography import Demography
 from deepface.models.Detector import DetectedFace
 from deepface.models.demography.DemographyUtils import ACTION_MODELS, prepare_faces
@@ -22,16 +21,15 @@ from deepface.modules.detection import (
     refuse_spoofs,
     rounded_confidence,
 )
+from deepface.options import verbs
+from deepface.options.verbs import ACTIONS
 from deepface.modules.pipeline import (
-    DEFAULT_BATCH_SIZE,
     ImageResult,
     collect_batch,
     collect_single,
     map_faces_in_batches,
 )
 
-#: deepface's actions, in its default order.
-ACTIONS = ("emotion", "age", "gender", "race")
 
 FaceAttributes = Dict[str, Any]
 
@@ -48,60 +46,30 @@ class AnalyzeOptions:
         return self.extract.batch_size
 
     @classmethod
-    def create(cls, actions: Any, detector_options: Optional[Dict[str, Any]] = None, **extract: Any) -> "AnalyzeOptions":
-        """Options from ``analyze``'s keywords: ``actions`` checked as deepface checks them,
-        the rest as :class:`ExtractOptions` takes them."""
-        return cls(
-            actions=check_actions(actions),
-            extract=ExtractOptions(detector_options=dict(detector_options or {}), **extract),
-        )
+    def create(cls, actions: Any = ACTIONS, silent: bool = False, **extract: Any) -> "AnalyzeOptions":
+        """Options from ``analyze``'s keywords (its table, ``ANALYZE``): ``actions`` checked
+        as deepface checks them, the rest as :class:`ExtractOptions` takes them. ``silent``
+        changes nothing: this package shows no per-face progress bars."""
+        return cls(actions=check_actions(actions), extract=ExtractOptions(**extract))
 
 
 def check_actions(actions: Any) -> Tuple[str, ...]:
     """deepface's validation: a string is one action; an empty or non-sequence value is a
     ``ValueError``; an unknown action an ``UnimplementedError``."""
-    if isinstance(actions, str):
-        actions = (actions,)
-    if not hasattr(actions, "__getitem__") or not actions:
-        raise ValueError("`actions` must be a list of strings.")
-    for action in actions:
-        if action not in ACTIONS:
-            raise UnimplementedError(
-                f"Invalid action passed ({action!r})). Valid actions are `emotion`, `age`, `gender`, `race`."
-            )
-    return tuple(actions)
+    return verbs.actions("actions", actions)
 
 
 # ---------------------------------------------------------------- public entry points
 
 
-def analyze(
-    img_path: Any,
-    actions: Union[Tuple[str, ...], List[str], str] = ACTIONS,
-    enforce_detection: bool = True,
-    detector_backend: str = "opencv",
-    align: bool = True,
-    expand_percentage: int = 0,
-    silent: bool = False,
-    anti_spoofing: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-) -> Union[List[FaceAttributes], List[List[FaceAttributes]]]:
+def analyze(img_path: Any, **options: Any) -> Union[List[FaceAttributes], List[List[FaceAttributes]]]:
     """The attributes of every face of one image, or of each image of a batch
-    (see ``DeepFace.analyze``). ``silent`` is accepted for deepface's signature: this
-    package shows no per-face progress bars."""
-    options = AnalyzeOptions.create(
-        actions,
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        anti_spoofing=anti_spoofing,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=detector_options,
-    )
+    (see ``DeepFace.analyze``; ``options``: its keywords, the table ``ANALYZE``)."""
+    return analyze_with(img_path, AnalyzeOptions.create(**options))
+
+
+def analyze_with(img_path: Any, options: AnalyzeOptions) -> Union[List[FaceAttributes], List[List[FaceAttributes]]]:
+    """:func:`analyze` with its :class:`AnalyzeOptions`."""
     if image_utils.is_batch_input(img_path):
         imgs = image_utils.split_batch(img_path)
         return collect_batch(iter_analyze(imgs, options), len(imgs))

@@ -7,7 +7,7 @@ once.
 """
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -19,7 +19,6 @@ from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, P
 from deepface.modules import modeling
 from deepface.modules.alignment import align_face_region
 from deepface.commons.exceptions import (
-    DataTypeError,
     DetectorFailure,
     FaceNotDetected,
     ImageLoadError,
@@ -27,10 +26,9 @@ from deepface.commons.exceptions import (
     SYSTEMIC_ERRORS,
     ImgNotFound,
     SpoofDetected,
-    UnimplementedError,
 )
+from deepface.options.verbs import DEFAULT_BATCH_SIZE, EXTRACT
 from deepface.modules.pipeline import (
-    DEFAULT_BATCH_SIZE,
     ImageResult,
     Prefetcher,
     collect_batch,
@@ -43,48 +41,20 @@ from deepface.modules.pipeline import (
 logger = get_logger(__name__)
 
 SKIP = "skip"
-COLOR_FACES = ("rgb", "bgr", "gray")
 #: Images decoded ahead of a detector that takes them one by one.
 LOOP_LOOKAHEAD = 2
 #: deepface's border: half the image's height and width on each side, when aligning.
 DEEPFACE_BORDER = 0.5
 
 
-@dataclass(frozen=True)
-class ExtractOptions:
-    """The parameters of one extraction call, validated once."""
+class ExtractRules:
+    """What ``ExtractOptions`` adds to its table (``deepface.options.verbs.EXTRACT``)."""
 
-    detector_backend: str = "opencv"
-    enforce_detection: bool = True
-    align: bool = True
-    expand_percentage: int = 0
-    grayscale: bool = False
-    color_face: str = "rgb"
-    normalize_face: bool = True
-    anti_spoofing: bool = False
-    max_faces: Optional[int] = None
-    batch_size: int = DEFAULT_BATCH_SIZE
-    detection_border: Optional[float] = None
-    detector_options: Dict[str, Any] = field(default_factory=dict)
-    max_image_pixels: Optional[int] = None  # resolved at construction: keyword, env, default
+    align: bool
+    expand_percentage: int
+    detection_border: Optional[float]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "max_image_pixels", image_rules.resolve_max_pixels(self.max_image_pixels))
-        if not isinstance(self.detector_backend, str):
-            raise DataTypeError(f"detector_backend must be a string, not {self.detector_backend!r}")
-        if self.color_face not in COLOR_FACES:
-            raise UnimplementedError(
-                f"color_face must be one of {COLOR_FACES}, not {self.color_face!r}"
-            )
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, not {self.batch_size!r}")
-        if self.max_faces is not None and (not isinstance(self.max_faces, int) or self.max_faces < 0):
-            raise ValueError(f"max_faces must be None or a non-negative integer, not {self.max_faces!r}")
-        if self.detection_border is not None and not 0 <= float(self.detection_border) <= 2:
-            raise ValueError(
-                f"detection_border must be a fraction of the image size between 0 and 2, "
-                f"not {self.detection_border!r}"
-            )
+    def _finish(self) -> None:
         if self.expand_percentage < 0:
             logger.warning(
                 "expand_percentage cannot be negative (got %s); using 0", self.expand_percentage
@@ -99,6 +69,10 @@ class ExtractOptions:
         return DEEPFACE_BORDER if self.align else 0.0
 
 
+#: The parameters of one extraction call, checked once: one field per option of ``EXTRACT``.
+ExtractOptions = EXTRACT.dataclass("ExtractOptions", base=ExtractRules, module=__name__)
+
+
 @dataclass
 class FramedImage:
     """An image as the detector sees it: with the black border deepface adds."""
@@ -111,38 +85,16 @@ class FramedImage:
 # ---------------------------------------------------------------- public entry points
 
 
-def extract_faces(
-    img_path: Any,
-    detector_backend: str = "opencv",
-    enforce_detection: bool = True,
-    align: bool = True,
-    expand_percentage: int = 0,
-    grayscale: bool = False,
-    color_face: str = "rgb",
-    normalize_face: bool = True,
-    anti_spoofing: bool = False,
-    max_faces: Optional[int] = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-    max_image_pixels: Optional[int] = None,
+def extract_faces(img_path: Any, **options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Detect, align and crop the faces in one image or a batch (see ``DeepFace.extract_faces``;
+    ``options``: its keywords, the table ``EXTRACT``)."""
+    return extract_faces_with(img_path, ExtractOptions(**options))
+
+
+def extract_faces_with(
+    img_path: Any, options: ExtractOptions
 ) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
-    """Detect, align and crop the faces in one image or a batch (see ``DeepFace.extract_faces``)."""
-    options = ExtractOptions(
-        detector_backend=detector_backend,
-        enforce_detection=enforce_detection,
-        align=align,
-        expand_percentage=expand_percentage,
-        grayscale=grayscale,
-        color_face=color_face,
-        normalize_face=normalize_face,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-        max_image_pixels=max_image_pixels,
-    )
+    """:func:`extract_faces` with its :class:`ExtractOptions`."""
     if image_utils.is_batch_input(img_path):
         return _extract_batch(image_utils.split_batch(img_path), options)
     return _extract_single(img_path, options)

@@ -32,8 +32,7 @@ from deepface.commons.exceptions import (
 )
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace
-
-DEFAULT_BATCH_SIZE = 32
+from deepface.options.verbs import DEFAULT_BATCH_SIZE  # noqa: F401 (written once, in the options table)
 
 logger = get_logger(__name__)
 

@@ -30,9 +30,10 @@ from deepface.commons.logger import get_logger
 from deepface.modules import datastore_files
 from deepface.modules.datastore_files import Representations, StoredFace
 from deepface.modules.detection import DEEPFACE_BORDER
-from deepface.modules.pipeline import DEFAULT_BATCH_SIZE, raise_batch_error
+from deepface.modules.pipeline import raise_batch_error
 from deepface.modules.representation import RepresentOptions, iter_represent
 from deepface.modules.verification import find_confidence, find_distance, find_threshold
+from deepface.options.verbs import FIND, REPRESENT
 
 logger = get_logger(__name__)
 
@@ -90,7 +91,7 @@ class RefreshPlan:
 
 
 @dataclass(frozen=True)
-class SearchOptions:
+class FolderSearchOptions:
     """How query faces are matched against the stored ones."""
 
     model_name: str
@@ -102,33 +103,33 @@ class SearchOptions:
     datastore_name: str
 
 
+class FindChecks:
+    """What ``FindOptions`` adds to its table (``deepface.options.verbs.FIND``)."""
+
+    distance_metric: DistanceMetric
+    threshold: Optional[float]
+    datastore_format: str
+    return_type: Optional[str]
+
+    def _finish(self) -> None:
+        resolved = package_utils.resolve_dataframe_return_type(self.return_type)
+        object.__setattr__(self, "return_type", resolved)
+        if not isinstance(self.distance_metric, str) and self.threshold is None:
+            raise ValueError("Threshold must be specified when using custom distance metrics")
+        datastore_files.check_format(self.datastore_format)
+
+
+#: The keywords of one ``find`` call, checked once: one field per option of ``FIND``
+#: (``return_type`` resolved: ``"pandas"`` or ``"dict"``).
+FindOptions = FIND.dataclass("FindOptions", base=FindChecks, module=__name__)
+
+
 # ---------------------------------------------------------------- public entry point
 
 
-def find(
-    img_path: Any,
-    db_path: Union[str, "os.PathLike[str]"],
-    model_name: str = "VGG-Face",
-    distance_metric: DistanceMetric = "cosine",
-    enforce_detection: bool = True,
-    detector_backend: str = "opencv",
-    align: bool = True,
-    similarity_search: bool = False,
-    k: Optional[int] = None,
-    expand_percentage: int = 0,
-    threshold: Optional[float] = None,
-    normalization: str = "base",
-    silent: bool = False,
-    refresh_database: bool = True,
-    anti_spoofing: bool = False,
-    datastore_format: str = "npz",
-    return_type: Optional[str] = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-) -> Union[List[Any], List[List[Any]]]:
+def find(img_path: Any, db_path: Union[str, "os.PathLike[str]"], **options: Any) -> Union[List[Any], List[List[Any]]]:
     """Find the faces of ``db_path``'s images that match the faces of ``img_path``
-    (see ``DeepFace.find``).
+    (see ``DeepFace.find``, whose keywords ``options`` are: the table ``FIND``).
 
     One image in gives deepface's result: a list with one table per face detected in it.
     A list, tuple or 4-D array of images gives one such list per input, in input order
@@ -139,67 +140,77 @@ def find(
     folder's images and the queries alike. A non-default ``detection_border`` may find
     other faces, so its datastore gets its own file name (see :func:`border_suffix`).
     """
-    tic = time.time()
-    resolved_return_type = package_utils.resolve_dataframe_return_type(return_type)
-    if not isinstance(distance_metric, str) and threshold is None:
-        raise ValueError("Threshold must be specified when using custom distance metrics")
-    datastore_files.check_format(datastore_format)
-    folder = local_folder(db_path)
-    pretuned = find_threshold(model_name, distance_metric)
+    return find_with(img_path, db_path, FindOptions(**options))
 
-    database_options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-    )
-    # deepface embeds the folder's images without anti-spoofing, the queries with it
-    query_options = replace(database_options, anti_spoofing=anti_spoofing)
-    datastore_name = datastore_files.datastore_file_name(
-        model_name,
-        detector_backend,
-        align,
-        normalization,
-        expand_percentage,
-        datastore_format,
-        suffix=border_suffix(detection_border, align),
-    )
+
+def find_with(
+    img_path: Any, db_path: Union[str, "os.PathLike[str]"], options: FindOptions
+) -> Union[List[Any], List[List[Any]]]:
+    """``find`` with its options checked: sync the folder's datastore, embed the queries,
+    match them against it."""
+    tic = time.time()
+    folder = local_folder(db_path)
+    pretuned = find_threshold(options.model_name, options.distance_metric)
+    gallery_options = folder_represent_options(options)
+    datastore_name = folder_datastore_name(options)
     gallery = sync_datastore(
         folder,
         os.path.join(folder, datastore_name),
-        datastore_format,
-        embed=pipeline_embedder(database_options),
-        refresh=refresh_database,
-        silent=silent,
+        options.datastore_format,
+        embed=pipeline_embedder(gallery_options),
+        refresh=options.refresh_database,
+        silent=options.silent,
     )
-
     batch = image_utils.is_batch_input(img_path)
     inputs = image_utils.split_batch(img_path) if batch else [img_path]
     if len(gallery) == 0:
-        _log_duration(tic, silent)
+        _log_duration(tic, options.silent)
         return [[] for _ in inputs] if batch else []
-
-    search = SearchOptions(
-        model_name=model_name,
-        distance_metric=distance_metric,
-        threshold=pretuned if threshold is None else threshold,
-        similarity_search=similarity_search,
-        k=k,
-        return_type=resolved_return_type,
-        datastore_name=datastore_name,
-    )
-    if not silent:
+    search = folder_search_options(options, pretuned, datastore_name)
+    if not options.silent:
         what = f"{len(inputs)} inputs" if batch else describe_query(img_path)
         logger.info("Searching %s in %d length datastore", what, len(gallery))
+    # deepface embeds the folder's images without anti-spoofing, the queries with it
+    query_options = replace(gallery_options, anti_spoofing=options.anti_spoofing)
     matches = match_queries(inputs, query_options, gallery, search, name_indices=batch)
     results = _collect(matches, len(inputs), batch)
-    _log_duration(tic, silent)
+    _log_duration(tic, options.silent)
     return results
+
+
+# ---------------------------------------------------------------- find's steps
+
+
+def folder_represent_options(options: FindOptions) -> RepresentOptions:
+    """How the folder's images are embedded: ``find``'s detection and model options, no anti-spoofing."""
+    shared = {name: getattr(options, name) for name in REPRESENT.names if name in FIND}
+    return RepresentOptions(**{**shared, "anti_spoofing": False})
+
+
+def folder_datastore_name(options: FindOptions) -> str:
+    """The datastore file of the folder for these options (deepface's name, plus the border's)."""
+    return datastore_files.datastore_file_name(
+        options.model_name,
+        options.detector_backend,
+        options.align,
+        options.normalization,
+        options.expand_percentage,
+        options.datastore_format,
+        suffix=border_suffix(options.detection_border, options.align),
+    )
+
+
+def folder_search_options(options: FindOptions, pretuned: float, datastore_name: str) -> FolderSearchOptions:
+    """How the query faces are matched: the given threshold, else the model's pre-tuned one."""
+    return FolderSearchOptions(
+        model_name=options.model_name,
+        distance_metric=options.distance_metric,
+        threshold=pretuned if options.threshold is None else options.threshold,
+        similarity_search=options.similarity_search,
+        k=options.k,
+        return_type=options.return_type,
+        datastore_name=datastore_name,
+    )
 
 
 # ---------------------------------------------------------------- arguments
@@ -373,7 +384,7 @@ def match_queries(
     inputs: Sequence[Any],
     options: RepresentOptions,
     gallery: Representations,
-    search: SearchOptions,
+    search: FolderSearchOptions,
     name_indices: bool = True,
 ) -> Iterator[Tuple[Any, List[Any]]]:
     """Each input's result record and its tables (one per face), in input order; the
@@ -399,7 +410,7 @@ def _collect(matches: Iterator[Tuple[Any, List[Any]]], total: int, batch: bool) 
     return outputs if batch else outputs[0]
 
 
-def _table_builder(gallery: Representations, search: SearchOptions) -> Callable[[List[EmbeddedFace]], List[Any]]:
+def _table_builder(gallery: Representations, search: FolderSearchOptions) -> Callable[[List[EmbeddedFace]], List[Any]]:
     """The function turning one image's query faces into their result tables."""
     valid = np.flatnonzero(gallery.has_embedding)
     if search.return_type == "dict":
@@ -409,7 +420,9 @@ def _table_builder(gallery: Representations, search: SearchOptions) -> Callable[
     return lambda faces: _frame_tables(faces, gallery, valid, base_frame, search)
 
 
-def _query_matrix(faces: List[EmbeddedFace], gallery: Representations, search: SearchOptions) -> NDArray[np.float64]:
+def _query_matrix(
+    faces: List[EmbeddedFace], gallery: Representations, search: FolderSearchOptions
+) -> NDArray[np.float64]:
     queries = np.asarray([face.embedding for face in faces], dtype=np.float64)
     stored = gallery.dimension
     if stored and queries.shape[1] != stored:
@@ -469,7 +482,7 @@ def _dict_tables(
     gallery: Representations,
     valid: NDArray[np.intp],
     columns: _GalleryColumns,
-    search: SearchOptions,
+    search: FolderSearchOptions,
 ) -> List[List[Dict[str, Any]]]:
     if not faces:
         return []
@@ -482,7 +495,8 @@ def _dict_tables(
 
 
 def _dict_rows(
-    face: EmbeddedFace, distances: NDArray[np.float64], threshold: Any, columns: _GalleryColumns, search: SearchOptions
+    face: EmbeddedFace, distances: NDArray[np.float64], threshold: Any, columns: _GalleryColumns,
+    search: FolderSearchOptions,
 ) -> List[Dict[str, Any]]:
     kept = np.flatnonzero(distances <= threshold)
     order = kept[np.argsort(distances[kept])]
@@ -530,7 +544,7 @@ def _gallery_frame(gallery: Representations) -> Any:
 
 
 def _frame_tables(
-    faces: List[EmbeddedFace], gallery: Representations, valid: NDArray[np.intp], base: Any, search: SearchOptions
+    faces: List[EmbeddedFace], gallery: Representations, valid: NDArray[np.intp], base: Any, search: FolderSearchOptions
 ) -> List[Any]:
     if not faces:
         return []
@@ -545,7 +559,7 @@ def _frame_tables(
 
 
 def _frame_for(
-    face: EmbeddedFace, distances: NDArray[np.float64], gallery: Representations, base: Any, search: SearchOptions
+    face: EmbeddedFace, distances: NDArray[np.float64], gallery: Representations, base: Any, search: FolderSearchOptions
 ) -> Any:
     frame = base.copy()
     frame["threshold"] = search.threshold

@@ -6,14 +6,13 @@ prepared exactly as deepface prepares it alone, so its embedding is the one deep
 computes.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons import image_utils
-from deepface.commons.exceptions import DataTypeError
 from deepface.models.Detector import DetectedFace
 from deepface.models.FacialRecognition import FacialRecognition
 from deepface.modules import modeling
@@ -27,55 +26,29 @@ from deepface.modules.detection import (
 )
 from deepface.modules.normalization import l2_scaled, minmax_scaled
 from deepface.modules.pipeline import (
-    DEFAULT_BATCH_SIZE,
     ImageResult,
     collect_batch,
     collect_single,
     map_faces_in_batches,
 )
-from deepface.modules.preprocessing import check_normalization, normalize_input, resize_image
+from deepface.modules.preprocessing import normalize_input, resize_image
+from deepface.options.verbs import DEFAULT_MODEL, EXTRACT, REPRESENT
 
-DEFAULT_MODEL = "VGG-Face"
 
 
-@dataclass(frozen=True)
-class RepresentOptions:
-    """The parameters of one ``represent`` call, validated once."""
-
-    model_name: str = DEFAULT_MODEL
-    enforce_detection: bool = True
-    detector_backend: str = "opencv"
-    align: bool = True
-    expand_percentage: int = 0
-    normalization: str = "base"
-    anti_spoofing: bool = False
-    max_faces: Optional[int] = None
-    l2_normalize: bool = False
-    minmax_normalize: bool = False
-    return_face: bool = False
-    batch_size: int = DEFAULT_BATCH_SIZE
-    detection_border: Optional[float] = None
-    detector_options: Dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.model_name, str):
-            raise DataTypeError(f"model_name must be a string, not {self.model_name!r}")
-        check_normalization(self.normalization)
-        self.extract_options()  # validates the detection parameters
+class RepresentParts:
+    """What ``RepresentOptions`` adds to its table (``deepface.options.verbs.REPRESENT``)."""
 
     def extract_options(self) -> ExtractOptions:
         """The detection half of the call, as ``extract_faces`` takes it."""
-        return ExtractOptions(
-            detector_backend=self.detector_backend,
-            enforce_detection=self.enforce_detection,
-            align=self.align,
-            expand_percentage=self.expand_percentage,
-            anti_spoofing=self.anti_spoofing,
-            max_faces=self.max_faces,
-            batch_size=self.batch_size,
-            detection_border=self.detection_border,
-            detector_options=self.detector_options,
-        )
+        return ExtractOptions(**{name: getattr(self, name) for name in REPRESENT.names if name in EXTRACT})
+
+    def _finish(self) -> None:
+        self.extract_options()  # the detection options' cross-field rules
+
+
+#: The parameters of one ``represent`` call, checked once: one field per option of ``REPRESENT``.
+RepresentOptions = REPRESENT.dataclass("RepresentOptions", base=RepresentParts, module=__name__)
 
 
 @dataclass
@@ -89,40 +62,14 @@ class FaceEmbedding:
 # ---------------------------------------------------------------- public entry points
 
 
-def represent(
-    img_path: Any,
-    model_name: str = DEFAULT_MODEL,
-    enforce_detection: bool = True,
-    detector_backend: str = "opencv",
-    align: bool = True,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    anti_spoofing: bool = False,
-    max_faces: Optional[int] = None,
-    l2_normalize: bool = False,
-    minmax_normalize: bool = False,
-    return_face: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
-    """Embed the faces of one image or a batch (see ``DeepFace.represent``)."""
-    options = RepresentOptions(
-        model_name=model_name,
-        enforce_detection=enforce_detection,
-        detector_backend=detector_backend,
-        align=align,
-        expand_percentage=expand_percentage,
-        normalization=normalization,
-        anti_spoofing=anti_spoofing,
-        max_faces=max_faces,
-        l2_normalize=l2_normalize,
-        minmax_normalize=minmax_normalize,
-        return_face=return_face,
-        batch_size=batch_size,
-        detection_border=detection_border,
-        detector_options=dict(detector_options or {}),
-    )
+def represent(img_path: Any, **options: Any) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """Embed the faces of one image or a batch (see ``DeepFace.represent``; ``options``: its
+    keywords, the table ``REPRESENT``)."""
+    return represent_with(img_path, RepresentOptions(**options))
+
+
+def represent_with(img_path: Any, options: RepresentOptions) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
+    """:func:`represent` with its :class:`RepresentOptions`."""
     if image_utils.is_batch_input(img_path):
         imgs = image_utils.split_batch(img_path)
         return collect_batch(iter_represent(imgs, options), len(imgs))

@@ -23,13 +23,12 @@ from deepface.commons.exceptions import (
 from deepface.commons.logger import get_logger
 from deepface.config.confidence import confidences
 from deepface.config.threshold import thresholds
-from deepface.modules.pipeline import DEFAULT_BATCH_SIZE
-from deepface.modules.representation import DEFAULT_MODEL, RepresentOptions, build_recognition_model, iter_represent
+from deepface.options.verbs import METRICS, REPRESENT, VERIFY
+from deepface.modules.representation import RepresentOptions, build_recognition_model, iter_represent
 
 logger = get_logger(__name__)
 
 Metric = Union[str, Callable[[NDArray[Any], NDArray[Any]], Any]]
-METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
 #: Decimals kept by ``find_distance`` for the named metrics, as deepface rounds them.
 DISTANCE_DECIMALS = 6
 #: The facial area reported for an input given as a precomputed embedding.
@@ -166,9 +165,17 @@ class VerifyOptions:
     """The parameters of one ``verify`` call."""
 
     represent: RepresentOptions
-    distance_metric: Metric = "cosine"
-    silent: bool = False
-    threshold: Optional[float] = None
+    distance_metric: Metric
+    silent: bool
+    threshold: Optional[float]
+
+    @classmethod
+    def create(cls, **keywords: Any) -> "VerifyOptions":
+        """Options from ``verify``'s keywords (the table ``VERIFY``): the detection and model
+        ones as :class:`RepresentOptions` takes them."""
+        values = VERIFY.checked(keywords)
+        represent = {name: values.pop(name) for name in list(values) if name in REPRESENT}
+        return cls(represent=RepresentOptions(**represent), **values)
 
     def __post_init__(self) -> None:
         if not isinstance(self.distance_metric, str) and self.threshold is None:
@@ -186,42 +193,15 @@ class Side:
     error: Optional[Exception] = None
 
 
-def verify(
-    img1_path: Any,
-    img2_path: Any,
-    model_name: str = DEFAULT_MODEL,
-    detector_backend: str = "opencv",
-    distance_metric: Metric = "cosine",
-    enforce_detection: bool = True,
-    align: bool = True,
-    expand_percentage: int = 0,
-    normalization: str = "base",
-    silent: bool = False,
-    threshold: Optional[float] = None,
-    anti_spoofing: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    detection_border: Optional[float] = None,
-    detector_options: Optional[Dict[str, Any]] = None,
-) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
-    """Verify one pair (a dict) or many pairs (a list of dicts; see ``DeepFace.verify``)."""
+def verify(img1_path: Any, img2_path: Any, **options: Any) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
+    """Verify one pair (a dict) or many pairs (a list of dicts; see ``DeepFace.verify``;
+    ``options``: its keywords, the table ``VERIFY``)."""
+    return verify_with(img1_path, img2_path, VerifyOptions.create(**options))
+
+
+def verify_with(img1_path: Any, img2_path: Any, options: VerifyOptions) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
+    """:func:`verify` with its :class:`VerifyOptions`."""
     started = time.time()
-    options = VerifyOptions(
-        represent=RepresentOptions(
-            model_name=model_name,
-            enforce_detection=enforce_detection,
-            detector_backend=detector_backend,
-            align=align,
-            expand_percentage=expand_percentage,
-            normalization=normalization,
-            anti_spoofing=anti_spoofing,
-            batch_size=batch_size,
-            detection_border=detection_border,
-            detector_options=dict(detector_options or {}),
-        ),
-        distance_metric=distance_metric,
-        silent=silent,
-        threshold=threshold,
-    )
     if is_pair_batch(img1_path, img2_path):
         return _verify_pairs(image_utils.split_batch(img1_path), image_utils.split_batch(img2_path), options, started)
     sides = embed_sides([img1_path, img2_path], [1, 2], options)

@@ -17,9 +17,17 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
-from deepface import cli
+from deepface.cli.common import (
+    STDOUT,
+    RunTally,
+    UsageError,
+    describe_error,
+    input_paths,
+    report_run,
+)
+from deepface.cli.output import left_as_it_was, reported_if_broken_off
 from deepface.commons.exceptions import MissingDependencyError
 from deepface.commons.logger import get_logger
 from deepface.ray.datasets import extract_faces_dataset, import_ray, represent_dataset
@@ -32,81 +40,66 @@ LOCAL = "local"
 _FILE_ONLY_FLAGS = ("resume", "crops", "overwrite")
 
 
-def extract_faces_on_ray(args: argparse.Namespace) -> int:
-    """``extract-faces --ray``: one row per input in the Parquet folder ``args.output``."""
+def extract_faces_on_ray(args: argparse.Namespace, options: Dict[str, Any]) -> int:
+    """``extract-faces --ray``: one row per input in the Parquet folder ``args.output``.
+
+    ``options``: ``extract_faces``' keywords as the command read them from its flags (the
+    flags are made from the options table, ``deepface.options.verbs.EXTRACT``)."""
     paths = _checked_inputs(args)
-    options = {
-        "detector_backend": args.detector_backend,
-        "enforce_detection": True,  # a faceless image is recorded as such, as the JSON lines do
-        "align": not args.no_align,
-        "expand_percentage": args.expand_percentage,
-        "max_faces": args.max_faces,
-        "anti_spoofing": getattr(args, "anti_spoofing", False),
-        "detection_border": args.detection_border,
-        "detector_options": cli.parse_detector_options(args.detector_option),
-    }
+    keywords = dict(options)
+    batch_size = keywords.pop("batch_size")
     return _run(args, paths, lambda ds, actors: extract_faces_dataset(
-        ds, num_actors=actors, batch_size=args.batch_size, preserve_order=True, **options))
+        ds, num_actors=actors, batch_size=batch_size, preserve_order=True, **keywords))
 
 
-def represent_on_ray(args: argparse.Namespace) -> int:
-    """``represent --ray``: one row per face in the Parquet folder ``args.output``."""
+def represent_on_ray(args: argparse.Namespace, options: Dict[str, Any]) -> int:
+    """``represent --ray``: one row per face in the Parquet folder ``args.output``;
+    ``options``: ``represent``'s keywords, read from the command's flags (``REPRESENT``)."""
     paths = _checked_inputs(args)
-    options = {
-        "model_name": args.model_name,
-        "enforce_detection": args.enforce_detection,
-        "detector_backend": args.detector_backend,
-        "align": not args.no_align,
-        "expand_percentage": args.expand_percentage,
-        "normalization": args.normalization,
-        "max_faces": args.max_faces,
-        "anti_spoofing": getattr(args, "anti_spoofing", False),
-        "l2_normalize": args.l2_normalize,
-        "detection_border": args.detection_border,
-        "detector_options": cli.parse_detector_options(args.detector_option),
-    }
+    keywords = dict(options)
+    batch_size = keywords.pop("batch_size")
     return _run(args, paths, lambda ds, actors: represent_dataset(
-        ds, explode=True, num_actors=actors, batch_size=args.batch_size, preserve_order=True, **options))
+        ds, explode=True, num_actors=actors, batch_size=batch_size, preserve_order=True, **keywords))
 
 
 def _checked_inputs(args: argparse.Namespace) -> List[str]:
     """The input paths, once the command line is checked (nothing written yet)."""
     for flag in _FILE_ONLY_FLAGS:
         if getattr(args, flag, None):
-            raise cli.UsageError(f"--{flag} does not apply with --ray (the output is a Parquet folder)")
-    if args.output in (None, cli.STDOUT):
-        raise cli.UsageError("--ray needs --output FOLDER: the Parquet folder to write")
+            raise UsageError(f"--{flag} does not apply with --ray (the output is a Parquet folder)")
+    if args.output in (None, STDOUT):
+        raise UsageError("--ray needs --output FOLDER: the Parquet folder to write")
     check_output_folder(args.output)
-    return cli.input_paths(args.inputs)
+    return input_paths(args.inputs)
 
 
 def check_output_folder(folder: str) -> None:
     """The output must be a new or empty folder, in an existing folder."""
     if os.path.exists(folder):
         if not os.path.isdir(folder):
-            raise cli.UsageError(f"--output {folder} is a file; with --ray it names a folder")
+            raise UsageError(f"--output {folder} is a file; with --ray it names a folder")
         if os.listdir(folder):
-            raise cli.UsageError(f"--output folder {folder} is not empty")
+            raise UsageError(f"--output folder {folder} is not empty")
     parent = os.path.dirname(os.path.abspath(folder))
     if not os.path.isdir(parent):
-        raise cli.UsageError(f"no such folder for --output: {parent}")
+        raise UsageError(f"no such folder for --output: {parent}")
 
 
 def _run(args: argparse.Namespace, paths: List[str], job: Callable[[Any, int], Any]) -> int:
     try:
         ray = import_ray()
     except MissingDependencyError as error:
-        raise cli.UsageError(str(error)) from error
+        raise UsageError(str(error)) from error
     with connected(ray, args.ray):
         ray.data.DataContext.get_current().enable_progress_bars = not args.no_progress
         actors = actors_for(len(paths))
         try:
             dataset = job(ray.data.from_items([{"path": path} for path in paths]), actors)
         except (ResourcePlanError, ValueError) as error:
-            raise cli.UsageError(cli.describe_error(error)) from error
-        with cli.reported_if_broken_off(lambda: cli.left_as_it_was(args.output)), folder_beside(args.output) as temp:
+            raise UsageError(describe_error(error)) from error
+        with reported_if_broken_off(lambda: left_as_it_was(args.output)), folder_beside(args.output) as temp:
             dataset.write_parquet(temp)
-    return cli.report_run(tally_of(args.output), "the error column")
+    return report_run(tally_of(args.output), "the error column")
 
 
 @contextmanager
@@ -122,7 +115,7 @@ def connected(ray: Any, address: str) -> Iterator[None]:
     try:
         ray.init(address=address, **({"include_dashboard": False} if started_here else {}))
     except Exception as error:
-        raise cli.UsageError(f"cannot connect to Ray at {address!r}: {cli.describe_error(error)}") from error
+        raise UsageError(f"cannot connect to Ray at {address!r}: {describe_error(error)}") from error
     try:
         yield
     finally:
@@ -151,20 +144,20 @@ def folder_beside(target: str) -> Iterator[str]:
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def tally_of(folder: str) -> cli.RunTally:
+def tally_of(folder: str) -> RunTally:
     """What a written folder holds: inputs, faces, failed inputs."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(folder)
     if "faces" in table.column_names:
         rows = table.select(["faces", "error"]).to_pylist()
-        return cli.RunTally(
+        return RunTally(
             images=len(rows),
             faces=sum(len(row["faces"] or []) for row in rows),
             failed=sum(row["error"] is not None for row in rows),
         )
     rows = table.select(["path", "face_index", "error"]).to_pylist()
-    return cli.RunTally(
+    return RunTally(
         images=len({row["path"] for row in rows}),
         faces=sum(row["face_index"] >= 0 for row in rows),
         failed=sum(row["error"] is not None for row in rows),

@@ -17,7 +17,7 @@ import os
 from typing import Any, Dict, Optional, Type
 
 from deepface.commons.logger import get_logger
-from deepface.modules.pipeline import DEFAULT_BATCH_SIZE
+from deepface.options.verbs import DEFAULT_BATCH_SIZE
 from deepface.ray.actors import (
     PATH_COLUMN,
     BatchLayout,
@@ -79,9 +79,9 @@ def extract_faces_dataset(
         reserve_cpus: CPUs to keep free for the tasks that produce ``ds`` (its read);
             ``None`` infers it from the dataset (1 for ``read_*``, 0 for ``from_items``).
         runtime_env: merged into the actors' runtime environment.
-        **extract_options: ``extract_faces``'s keywords (``detector_backend``,
-            ``enforce_detection``, ``align``, ``expand_percentage``, ``anti_spoofing``,
-            ``max_faces``, ``detection_border``, ``detector_options``).
+        **extract_options: ``extract_faces``'s keywords: its options table
+            (``deepface.options.verbs.EXTRACT``) but ``batch_size`` (above) and the crop
+            pixels' (``color_face``, ``normalize_face``, ``grayscale``); checked in the driver.
 
     Raises:
         ResourcePlanError: the actors can never get their resources on this cluster.
@@ -118,8 +118,8 @@ def represent_dataset(
     (``facial_area``, ``face_confidence``, ``embedding`` as float32), ``error``.
 
     Takes the arguments of :func:`extract_faces_dataset` (but ``crops``) and
-    ``represent``'s keywords (``model_name``, ``detector_backend``, ``normalization``,
-    ``l2_normalize``...).
+    ``represent``'s keywords: its options table (``deepface.options.verbs.REPRESENT``) but
+    ``batch_size`` and ``return_face``.
 
     Raises:
         ResourcePlanError: the actors can never get their resources on this cluster.
@@ -159,7 +159,7 @@ def analyze_dataset(
     ``age``, ``gender``, ``dominant_gender``...; null for an action not asked), ``error``.
 
     Takes the arguments of :func:`extract_faces_dataset` (but ``crops``) and ``analyze``'s
-    keywords (``actions``, ``detector_backend``, ``enforce_detection``...).
+    keywords: its options table (``deepface.options.verbs.ANALYZE``) but ``batch_size``.
 
     Raises:
         ResourcePlanError: the actors can never get their resources on this cluster.

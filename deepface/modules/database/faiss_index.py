@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.exceptions import MissingDependencyError
+from deepface.options.verbs import DEFAULT_INDEX_BATCH as DEFAULT_ADD_BATCH
+from deepface.options.verbs import DEFAULT_MAX_NEIGHBORS
 
-DEFAULT_MAX_NEIGHBORS = 32
-DEFAULT_ADD_BATCH = 1000
 #: Neighbours fetched per query face when ``k`` is not given (deepface's figure).
 DEFAULT_ANN_K = 20
 

@@ -16,10 +16,10 @@ from deepface.commons.exceptions import DatabaseConnectionError, DatabaseNotAvai
 from deepface.commons.folder_utils import get_deepface_home
 from deepface.commons.logger import get_logger
 from deepface.modules.database.types import Database
+from deepface.options.verbs import DEFAULT_DATABASE  # noqa: F401 (written once, in the options table)
 
 logger = get_logger(__name__)
 
-DEFAULT_DATABASE = "postgres"
 DEFAULT_SQLITE_FILE = "embeddings.sqlite"
 
 

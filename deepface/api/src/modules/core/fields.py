@@ -1,7 +1,9 @@
 """Reading a request's fields: JSON bodies, form fields and multipart files, checked by type.
 
+An endpoint's fields are the options of its verb's table marked ``api``
+(``deepface.options.verbs``), each read by the parser of its kind (:func:`table_fields`).
 A field the client leaves out (or sends as JSON ``null``) is not passed on, so the
-library's own default applies: every default is written once, in ``deepface.DeepFace``.
+library's own default applies: every default is written once, in the options table.
 """
 
 import json
@@ -14,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 
 from deepface.api.src.modules.core.errors import RequestError
 from deepface.commons import image_utils
+from deepface.options.table import Option, Table
 
 Parser = Callable[[str, Any], Any]
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -117,6 +120,41 @@ def _list_from_text(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return [part.strip(" \"'[]()") for part in value.split(",") if part.strip(" \"'[]()")]
+
+
+#: How a field of each kind of option is read.
+PARSERS_BY_KIND: Mapping[str, Parser] = {
+    "str": text,
+    "bool": boolean,
+    "int": integer,
+    "float": real_number,
+    "list": actions,
+    "texts": text_or_texts,
+}
+
+
+def option_parser(option: Option) -> Parser:
+    """The parser of ``option``'s field: its kind's, with its least number for whole numbers."""
+    if option.kind not in PARSERS_BY_KIND:
+        raise ValueError(f"option {option.name} of kind {option.kind} cannot be a request field")
+    least = option.least_asked
+    if option.kind != "int" or least is None:
+        return PARSERS_BY_KIND[option.kind]
+    if least == 1:
+        return positive_integer
+
+    def bounded(name: str, value: Any) -> int:
+        number = integer(name, value)
+        if number < least:
+            raise RequestError(name, f"must be at least {least}, not {number}")
+        return number
+
+    return bounded
+
+
+def table_fields(table: Table, *extra: Option) -> Dict[str, Parser]:
+    """The request fields of an endpoint: the options of ``table`` (and ``extra``) marked ``api``."""
+    return {option.name: option_parser(option) for option in (*table, *extra) if option.api}
 
 
 def parse_options(args: RequestArgs, parsers: Mapping[str, Parser], image_fields: Tuple[str, ...] = ()) -> Dict[str, Any]:

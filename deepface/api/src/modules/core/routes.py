@@ -7,26 +7,16 @@ out take the library's defaults.
 """
 
 import functools
+from dataclasses import replace
 from typing import Any, Callable, Dict, Mapping, Tuple
 
 from flask import Blueprint, current_app, request
 
 from deepface import __version__
+from deepface.options import verbs
 from deepface.api.src.dependencies.container import Container
 from deepface.api.src.modules.core import service
-from deepface.api.src.modules.core.fields import (
-    Parser,
-    actions,
-    boolean,
-    image_field,
-    integer,
-    parse_options,
-    positive_integer,
-    read_request,
-    real_number,
-    text,
-    text_or_texts,
-)
+from deepface.api.src.modules.core.fields import Parser, image_field, parse_options, read_request, table_fields
 
 # deepface's helper, kept under its name for code that imports it from here
 from deepface.api.src.modules.core.fields import extract_image_from_request  # noqa: F401
@@ -42,28 +32,15 @@ DATABASE_NOT_CONFIGURED = {
 
 Answer = Tuple[Dict[str, Any], int]
 
-DETECTION_FIELDS: Mapping[str, Parser] = {
-    "detector_backend": text,
-    "enforce_detection": boolean,
-    "align": boolean,
-    "expand_percentage": integer,
-    "anti_spoofing": boolean,
-}
-RECOGNITION_FIELDS: Mapping[str, Parser] = {**DETECTION_FIELDS, "model_name": text, "normalization": text}
-REPRESENT_FIELDS = {**RECOGNITION_FIELDS, "max_faces": positive_integer, "l2_normalize": boolean}
-VERIFY_FIELDS = {**RECOGNITION_FIELDS, "distance_metric": text, "threshold": real_number}
-ANALYZE_FIELDS = {**DETECTION_FIELDS, "actions": actions}
-EXTRACT_FACES_FIELDS = {**DETECTION_FIELDS, "max_faces": positive_integer, "return_face": boolean}
-REGISTER_FIELDS = {**RECOGNITION_FIELDS, "img_name": text_or_texts, "l2_normalize": boolean}
-SEARCH_FIELDS = {
-    **RECOGNITION_FIELDS,
-    "l2_normalize": boolean,
-    "distance_metric": text,
-    "similarity_search": boolean,
-    "k": positive_integer,
-    "search_method": text,
-}
-BUILD_INDEX_FIELDS = {"model_name": text, "detector_backend": text, "align": boolean, "l2_normalize": boolean}
+# Each endpoint's fields: its verb's options marked ``api`` (deepface's fields), read by kind.
+REPRESENT_FIELDS: Mapping[str, Parser] = table_fields(verbs.REPRESENT)
+VERIFY_FIELDS = table_fields(verbs.VERIFY)
+ANALYZE_FIELDS = table_fields(verbs.ANALYZE)
+#: ``/extract_faces`` also answers each face's crop when asked (``return_face``, as ``represent`` names it).
+EXTRACT_FACES_FIELDS = table_fields(verbs.EXTRACT, replace(verbs.RETURN_FACE, api=True))
+REGISTER_FIELDS = table_fields(verbs.REGISTER)
+SEARCH_FIELDS = table_fields(verbs.SEARCH)
+BUILD_INDEX_FIELDS = table_fields(verbs.BUILD_INDEX)
 
 
 def container() -> Container:
