@@ -327,7 +327,8 @@ def detect_faces_batch(self, imgs: List[NDArray[Any]]) -> List[List[FacialAreaRe
     resp: List[List[FacialAreaRegion]] = [[] for _ in imgs]
     for indexes in group_by_shape(imgs):
         # mtcnn expects RGB but OpenCV read BGR
-        detections_batch = self.model.detect_faces([imgs[index][:, :, ::-1] for index in indexes])
+        imgs_rgb = [imgs[index][:, :, ::-1] for index in indexes]
+        detections_batch = self.model.detect_faces(imgs_rgb)
         for index, detections in zip(indexes, detections_batch):
             resp[index] = self._to_facial_areas(detections)
     return resp
