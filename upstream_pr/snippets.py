@@ -376,10 +376,14 @@ def assert_same_faces(batch_objs, single_objs):
 
 @pytest.mark.parametrize("detector", batch_detectors)
 def test_batch_of_mixed_sizes_equals_single_images(detector):
-    batch_objs = DeepFace.extract_faces(img_path=img_paths, detector_backend=detector)
+    batch_objs = DeepFace.extract_faces(
+        img_path=img_paths, detector_backend=detector, enforce_detection=False
+    )
     assert len(batch_objs) == len(img_paths)
     for img_path, img_objs in zip(img_paths, batch_objs):
-        single_objs = DeepFace.extract_faces(img_path=img_path, detector_backend=detector)
+        single_objs = DeepFace.extract_faces(
+            img_path=img_path, detector_backend=detector, enforce_detection=False
+        )
         assert_same_faces(img_objs, single_objs)
     logger.info(f"✅ batch of mixed sizes equals single images for {detector}")
 
