@@ -81,3 +81,35 @@ bench-database:
 
 clean:
 	rm -rf crops faces.jsonl .pytest_cache
+
+# --- The pull request to serengil/deepface (upstream_pr/, not shipped in the wheel) -------
+# make upstream-pr DEEPFACE=path/to/deepface-clone    : the branch batched-detection, 5 commits
+# make upstream-check DEEPFACE=path/to/deepface-clone : pylint, mypy, unit tests, batch == single
+# Tools (pylint 2.15.10, mypy 1.14.1, libcst) live in their own venv; deepface master's extra
+# runtime packages (lightphe, ...) in a folder put on PYTHONPATH only for the clone's code.
+UPSTREAM_VENV ?= .venv-upstream
+UPSTREAM_EXTRA ?= $(UPSTREAM_VENV)/deepface-extra
+UPSTREAM_HOME ?= $(UPSTREAM_VENV)/home
+UPSTREAM_GATES ?= pylint mypy unit same
+UPSTREAM_TOOLS ?= pylint==2.15.10 mypy==1.14.1 libcst
+UPSTREAM_EXTRA_PACKAGES ?= lightphe lightecc lightdsa pandas python-dateutil tzdata six \
+	flask_cors werkzeug markupsafe retina-face==0.0.19
+
+.PHONY: upstream-venv upstream-pr upstream-check
+
+$(UPSTREAM_VENV)/bin/python:
+	$(BIN)/python -m venv $(UPSTREAM_VENV)
+	$(UPSTREAM_VENV)/bin/pip install -q $(UPSTREAM_TOOLS)
+	$(BIN)/pip install -q --no-deps --target $(UPSTREAM_EXTRA) $(UPSTREAM_EXTRA_PACKAGES)
+
+upstream-venv: $(UPSTREAM_VENV)/bin/python
+
+upstream-pr: upstream-venv
+	@test -n "$(DEEPFACE)" || { echo "usage: make upstream-pr DEEPFACE=path/to/deepface-clone"; exit 2; }
+	$(UPSTREAM_VENV)/bin/python -m upstream_pr.make_branch $(DEEPFACE)
+
+upstream-check: upstream-venv
+	@test -n "$(DEEPFACE)" || { echo "usage: make upstream-check DEEPFACE=path/to/deepface-clone"; exit 2; }
+	$(UPSTREAM_VENV)/bin/python -m upstream_pr.check $(DEEPFACE) --gates $(UPSTREAM_GATES) \
+		--runtime-python $(abspath $(BIN))/python --extra-path $(abspath $(UPSTREAM_EXTRA)) \
+		--home $(UPSTREAM_HOME)
