@@ -16,8 +16,9 @@ ORACLE_STAMP := $(ORACLE_DIR)/.installed
 
 .PHONY: setup packages oracle test test-fast demo bench bench-recognition bench-analyze bench-database clean
 
-# Everything the package, its engines and the tests need, the oracle included.
-setup: packages oracle
+# Everything the package, its engines and the tests need, the oracle and the upstream
+# pull request's tool environment (tests/test_upstream_pr.py) included.
+setup: packages oracle upstream-venv
 
 packages: $(BIN)/python
 	$(BIN)/pip install --upgrade pip

@@ -48,6 +48,7 @@ ROUNDED_CONFIDENCE_TOLERANCE = 0.01 + CONFIDENCE_TOLERANCE
 LONGEST_FIRST = (
     "test_engines.py",
     "test_torch_nets_vgg.py",
+    "test_upstream_pr.py",
     "test_database_oracle.py",
     "test_find.py",
     "test_models_deepid_arcface_ghost_deepface.py",
@@ -82,6 +83,7 @@ LONGEST_FIRST = (
 #: Left out of `make test-fast` (marked ``slow``): whole modules, by file name, and single
 #: tests, by function name, each with why. The rest covers every layer in a few minutes.
 SLOW_MODULES = {
+    "test_upstream_pr.py": "the codemod applied to deepface's trees, and batch == single on the patched one",
     "test_engines.py": "13 networks on two engines, written and run by both packages",
     "test_torch_nets_vgg.py": "VGG-sized torch networks against deepface's",
     "test_torch_nets_facenet_openface.py": "torch networks against deepface's",
