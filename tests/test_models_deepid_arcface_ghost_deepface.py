@@ -353,7 +353,8 @@ def test_locally_connected_matches_numpy_loop(shape, filters, size, stride) -> N
     assert batched.shape == want.shape == tuple(layer.compute_output_shape((3, *shape)))
     assert np.abs(batched - want).max() <= 1e-4
     singles = np.concatenate([np.asarray(layer(x[i:i + 1])) for i in range(len(x))])
-    assert np.abs(batched - singles).max() <= 1e-5
+    # within TOLERANCE of the outputs' scale: float32 sums in another order (values reach ~20 here)
+    assert np.abs(batched - singles).max() <= TOLERANCE * max(1.0, float(np.abs(singles).max()))
 
 
 def _keras_locally_connected() -> Any:
