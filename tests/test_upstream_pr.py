@@ -142,7 +142,7 @@ def test_refuses_a_clone_it_cannot_branch(tmp_path, master, spoil) -> None:
 def weights_home(tmp_path_factory) -> Path:
     """DEEPFACE_HOME with a random-weight yolov8n-face (this project's recipe)."""
     pytest.importorskip("ultralytics")
-    from deepface.testing.random_yolo_models import write_random_yolo_pose_model
+    from testkit.random_yolo_models import write_random_yolo_pose_model
 
     home = tmp_path_factory.mktemp("home")
     weights = home / ".deepface" / "weights"

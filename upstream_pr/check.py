@@ -191,7 +191,7 @@ def write_random_yolo(env: Env) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     code = (
         "import sys; from pathlib import Path\n"
-        "from deepface.testing.random_yolo_models import write_random_yolo_pose_model\n"
+        "from testkit.random_yolo_models import write_random_yolo_pose_model\n"
         "write_random_yolo_pose_model(Path(sys.argv[1]), 'yolov8n')\n"
     )
     done = run([env.runtime_python, "-c", code, str(target)], PROJECT, {"PYTHONPATH": str(PROJECT)})
