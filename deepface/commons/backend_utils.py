@@ -32,9 +32,6 @@ BACKEND_REQUIREMENTS: Dict[str, List[str]] = {
     ONNX: ["onnxruntime"],
 }
 
-#: The weight file suffix each engine loads (``vgg_face_weights.h5`` / ``.pth`` / ``.onnx``).
-WEIGHT_SUFFIXES: Dict[str, str] = {TENSORFLOW: ".h5", PYTORCH: ".pth", ONNX: ".onnx"}
-
 _backend_engine: Optional[str] = None
 
 
@@ -97,12 +94,6 @@ def get_backend_engine() -> str:
         forced = os.environ.get(BACKEND_ENGINE_ENV_VAR)
         _backend_engine = _forced_engine(forced) if forced else _first_installed()
     return _backend_engine
-
-
-def reset_backend_engine() -> None:
-    """Forget the cached choice (tests that change ``DEEPFACE_BACKEND_ENGINE`` use it)."""
-    global _backend_engine  # pylint: disable=global-statement
-    _backend_engine = None
 
 
 def is_tensorflow() -> bool:
