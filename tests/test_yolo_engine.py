@@ -25,9 +25,10 @@ pytest.importorskip("onnxruntime", reason="the onnx engine needs onnxruntime")
 pytest.importorskip("onnx", reason="the onnx export needs onnx")
 
 from deepface.commons.exceptions import MissingDependencyError  # noqa: E402
-from deepface.models.face_detection import Yolo, onnx_cpu, yolo_onnx  # noqa: E402
+from deepface.models.face_detection import Yolo, yolo_onnx  # noqa: E402
+from deepface.commons import thread_budget  # noqa: E402
 from deepface.models.face_detection.Yolo import YoloClient  # noqa: E402
-from deepface.models.face_detection.onnx_cpu import CpuSlots  # noqa: E402
+from deepface.commons.thread_budget import CpuSlots  # noqa: E402
 from testkit.random_yolo_models import write_random_yolo_pose_model  # noqa: E402
 
 ARCHITECTURES = ("yolov8n", "yolov11n", "yolov12n")
@@ -279,18 +280,19 @@ def test_usable_cpus_follow_affinity_and_container_quota(tmp_path: Path, monkeyp
     missing = tmp_path / "absent"
     for text, expected in (("max 100000", None), ("150000 100000", 1.5), ("50000 100000", 0.5)):
         cpu_max.write_text(text)
-        assert onnx_cpu.cgroup_cpu_quota(cpu_max, missing, missing) == expected
-    assert onnx_cpu.cgroup_cpu_quota(missing, missing, missing) is None
-    monkeypatch.setattr(onnx_cpu, "affinity_cpus", lambda: 8)
-    monkeypatch.setattr(onnx_cpu, "cgroup_cpu_quota", lambda: 2.5)
-    assert onnx_cpu.usable_cpus() == 3
-    monkeypatch.setattr(onnx_cpu, "cgroup_cpu_quota", lambda: 0.5)
-    assert onnx_cpu.usable_cpus() == 1
-    monkeypatch.setattr(onnx_cpu, "cgroup_cpu_quota", lambda: None)
-    assert onnx_cpu.usable_cpus() == 8 == onnx_cpu.resolve_threads(None)
-    assert onnx_cpu.resolve_threads(3) == 3
+        assert thread_budget.cgroup_cpu_quota(cpu_max, missing, missing) == expected
+    assert thread_budget.cgroup_cpu_quota(missing, missing, missing) is None
+    monkeypatch.delenv(thread_budget.THREADS_ENV_VAR, raising=False)
+    monkeypatch.setattr(thread_budget, "affinity_cpus", lambda: 8)
+    monkeypatch.setattr(thread_budget, "cgroup_cpu_quota", lambda: 2.5)
+    assert thread_budget.usable_cpus() == 3
+    monkeypatch.setattr(thread_budget, "cgroup_cpu_quota", lambda: 0.5)
+    assert thread_budget.usable_cpus() == 1
+    monkeypatch.setattr(thread_budget, "cgroup_cpu_quota", lambda: None)
+    assert thread_budget.usable_cpus() == 8 == thread_budget.resolve_threads(None)
+    assert thread_budget.resolve_threads(3) == 3
     with pytest.raises(ValueError, match="intra_op_threads"):
-        onnx_cpu.resolve_threads(0)
+        thread_budget.resolve_threads(0)
 
 
 def test_cpu_slots_never_hand_out_more_than_the_budget() -> None:
@@ -313,7 +315,7 @@ def test_cpu_slots_never_hand_out_more_than_the_budget() -> None:
 def test_two_sessions_in_one_process_do_not_oversubscribe(
     engines: Dict[str, Dict[str, YoloClient]], frames: List[np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    usable = onnx_cpu.usable_cpus()
+    usable = thread_budget.usable_cpus()
     sessions = [engines["yolov8n"]["auto"].onnx, engines["yolov11n"]["auto"].onnx]
     for session in sessions:
         assert session.session.get_session_options().intra_op_num_threads == session.threads == usable

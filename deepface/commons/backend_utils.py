@@ -96,6 +96,11 @@ def get_backend_engine() -> str:
     return _backend_engine
 
 
+def engine_forced() -> bool:
+    """Whether ``DEEPFACE_BACKEND_ENGINE`` pins the engine (then its own runtime runs it)."""
+    return bool(os.environ.get(BACKEND_ENGINE_ENV_VAR))
+
+
 def is_tensorflow() -> bool:
     """Whether the networks run on TensorFlow."""
     return get_backend_engine() == TENSORFLOW

@@ -12,7 +12,7 @@ from typing import Any, List, Sequence, Union
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.commons import weight_utils
+from deepface.commons import thread_budget, weight_utils
 from deepface.commons.logger import get_logger
 
 logger = get_logger(__name__)
@@ -84,6 +84,7 @@ def open_session(path: str) -> Any:
     ort = import_onnxruntime()
     options = ort.SessionOptions()
     options.log_severity_level = 3  # some graphs (SFace) warn harmlessly while optimised
+    options.intra_op_num_threads = thread_budget.thread_budget()
     try:
         return ort.InferenceSession(path, sess_options=options, providers=resolve_providers(ort.get_available_providers()))
     except Exception as err:  # onnxruntime raises its own untyped errors for a bad file

@@ -33,8 +33,8 @@ class ApparentAgeClient(NetworkDemography):
     model_name = "Age"
     action = "age"
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, AGE_CLASSES, device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, AGE_CLASSES, device, precision)
 
     def from_probabilities(self, probabilities: NDArray[np.float32]) -> NDArray[np.float64]:
         """Each face's apparent age, ``(N,)`` float64."""

@@ -68,7 +68,9 @@ def load_model() -> Any:
 
 
 #: The network on each engine: deepface's ``.h5``, ``.pth`` and ``.onnx`` files.
-NETWORK = attribute_network("Emotion", "facial_expression_model_weights", WEIGHT_FILE, load_model, "emotion:emotion")
+NETWORK = attribute_network(
+    "Emotion", "facial_expression_model_weights", WEIGHT_FILE, load_model, "emotion:emotion", vgg_trunk=False
+)
 
 
 class EmotionClient(NetworkDemography):
@@ -80,8 +82,8 @@ class EmotionClient(NetworkDemography):
     labels = EMOTION_LABELS
     face_shape: Tuple[Optional[int], ...] = (None, None, 3)
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, len(EMOTION_LABELS), device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, len(EMOTION_LABELS), device, precision)
 
     def network_input(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
         """Each face gray and 48x48 (:func:`gray_face`), with a channel axis."""

@@ -31,8 +31,8 @@ class GenderClient(NetworkDemography):
     action = "gender"
     labels = GENDER_LABELS
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, len(GENDER_LABELS), device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, len(GENDER_LABELS), device, precision)
 
     def attributes(self, prediction: Any) -> Dict[str, Any]:
         """``analyze``'s entries: each probability times 100 (deepface does not divide by

@@ -29,5 +29,5 @@ class RaceClient(NetworkDemography):
     action = "race"
     labels = RACE_LABELS
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, len(RACE_LABELS), device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, len(RACE_LABELS), device, precision)

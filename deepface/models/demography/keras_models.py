@@ -42,13 +42,20 @@ def build_vgg_classifier(classes: int, weight_file: str, urls: Union[str, Sequen
     return model
 
 
-def attribute_network(name: str, stem: str, h5_file: str, keras_build: Any, torch: str) -> Network:
-    """deepface's attribute network ``name`` on each engine: ``h5_file`` and ``stem``.pth/.onnx."""
+def attribute_network(
+    name: str, stem: str, h5_file: str, keras_build: Any, torch: str, vgg_trunk: bool = True
+) -> Network:
+    """deepface's attribute network ``name`` on each engine: ``h5_file`` and ``stem``.pth/.onnx.
+    ``vgg_trunk``: a VGG-Face classifier, whose Keras model ``analyze`` may share with its
+    siblings' (``demography.shared_trunk``); else the small emotion network, whose ``.onnx``
+    graph onnxruntime calls as fast as OpenVINO (docs/engines.md)."""
     return Network(
         name=name,
         files={TENSORFLOW: h5_file, PYTORCH: f"{stem}.pth", ONNX: f"{stem}.onnx"},
         keras=keras_build,
         torch=f"deepface.models.torch_nets.{torch}",
+        keras_shared_trunk=vgg_trunk,
+        openvino_faster=(ONNX, TENSORFLOW) if vgg_trunk else (TENSORFLOW,),
     )
 
 
@@ -64,8 +71,10 @@ class NetworkDemography(Demography):
     face_shape: Tuple[Optional[int], ...] = (FACE_SIZE, FACE_SIZE, 3)
     engine: ClassVar[Optional[str]] = None
 
-    def __init__(self, network: Network, classes: int, device: Optional[str] = None) -> None:
-        self.runner: Runner = load_runner(network, self.engine, device)
+    def __init__(
+        self, network: Network, classes: int, device: Optional[str] = None, precision: Optional[str] = None
+    ) -> None:
+        self.runner: Runner = load_runner(network, self.engine, device, precision)
         self.model = self.runner.model
         self._classes = classes
 

@@ -22,7 +22,9 @@ from numpy.typing import NDArray
 
 from deepface.commons.logger import get_logger
 from deepface.models.Demography import Demography
+from deepface.commons import backend_utils
 from deepface.commons.backend_utils import TENSORFLOW
+from deepface.models import engines
 from deepface.models.demography.keras_models import NetworkDemography
 from deepface.models.facial_recognition.keras_base import compiled_inference, keras
 
@@ -138,9 +140,29 @@ class SharedTrunk:
         trunk_output = network_layers(first)[plan.depth - 1].output
         self.plan = plan
         self.trunk = k.models.Model(inputs=first.inputs, outputs=trunk_output)
-        self._trunk = compiled_inference(self.trunk)
         self.heads = [self._head(model.model, trunk_output.shape[1:], plan.depth) for model in plan.models]
-        self._heads = [compiled_inference(head) for head in self.heads]
+        self.runtime = TENSORFLOW
+        if engines.openvino_for_keras(pinned=backend_utils.engine_forced()):
+            self._run_on_openvino(plan)
+        if self.runtime == TENSORFLOW:
+            self._trunk = compiled_inference(self.trunk)
+            self._heads = [compiled_inference(head) for head in self.heads]
+
+    def _run_on_openvino(self, plan: TrunkPlan) -> None:
+        """The trunk and heads converted to OpenVINO (the trunk's conversion cached, keyed by
+        the first model's weight file); on a converter's failure, TensorFlow runs them."""
+        first = plan.models[0].runner
+        source = first.network.fetch(TENSORFLOW)
+        try:
+            self._trunk = engines.openvino_graph(
+                self.trunk, first.precision, source, f"{first.network.name}-trunk{plan.depth}"
+            )
+            self._heads = [engines.openvino_graph(head, first.precision) for head in self.heads]
+        except Exception as err:  # pylint: disable=broad-except  # a converter's untyped failure
+            logger.warning("OpenVINO cannot run the shared trunk (%s): TensorFlow runs it", err)
+            return
+        self.runtime = engines.OPENVINO
+        logger.info("the shared trunk of %s runs on OpenVINO", plan.names)
 
     @staticmethod
     def _head(model: Any, feature_shape: Tuple[Any, ...], depth: int) -> Any:
@@ -190,13 +212,13 @@ _trunks = _TrunkCache()
 
 
 def trunk_candidates(models: Sequence[Demography]) -> Tuple[NetworkDemography, ...]:
-    """The models that may share a trunk: those running on TensorFlow (whose Keras layers
+    """The models that may share a trunk: those run by TensorFlow itself (whose Keras layers
     can be compared and cut) that take faces unchanged (the emotion model converts them
     to 48x48 gray, so it never shares)."""
     return tuple(
         model for model in models
         if isinstance(model, NetworkDemography)
-        and model.runner.engine == TENSORFLOW
+        and model.runner.runtime == TENSORFLOW
         and type(model).network_input is NetworkDemography.network_input
     )
 

@@ -92,8 +92,8 @@ class YoloClient(Detector):
             engine in use is :attr:`engine`; the one asked for, :attr:`requested_engine`.
         group_batch: equally shaped images per forward pass (see
             :func:`~deepface.models.Detector.choose_group_batch`: 32 on a GPU, 1 on a CPU).
-        intra_op_threads: the onnx engine's threads; None: the CPUs this process may use
-            (affinity and container quota), see :mod:`~deepface.models.face_detection.onnx_cpu`.
+        intra_op_threads: the onnx engine's threads; None: the thread budget (DEEPFACE_NUM_THREADS, else the CPUs this process may use)
+            (affinity and container quota), see :mod:`~deepface.commons.thread_budget`.
         onnx_cache_dir: where exports go when the weights' folder is read-only; None:
             ``$XDG_CACHE_HOME/deepface/onnx`` (``~/.cache/deepface/onnx``).
     """

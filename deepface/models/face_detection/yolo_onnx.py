@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepface.commons.logger import get_logger
-from deepface.models.face_detection.onnx_cpu import CPU_SLOTS, resolve_threads
+from deepface.commons.thread_budget import CPU_SLOTS, resolve_threads
 
 logger = get_logger(__name__)
 

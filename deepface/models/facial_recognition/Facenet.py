@@ -253,9 +253,9 @@ class FaceNetClient(NetworkRecognition):
 
     input_shape = (INPUT_SIZE, INPUT_SIZE)
 
-    def __init__(self, dimension: int = 128, device: Optional[str] = None) -> None:
+    def __init__(self, dimension: int = 128, device: Optional[str] = None, precision: Optional[str] = None) -> None:
         if dimension not in NETWORKS:
             raise ValueError(f"FaceNet comes in dimensions {sorted(NETWORKS)}, not {dimension}")
         self.output_shape = dimension
         self.model_name = f"FaceNet-{dimension}d"  # deepface's client names
-        super().__init__(NETWORKS[dimension], device)
+        super().__init__(NETWORKS[dimension], device, precision)

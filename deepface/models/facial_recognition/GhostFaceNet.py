@@ -162,5 +162,5 @@ class GhostFaceNetClient(NetworkRecognition):
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = EMBEDDING
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device, precision)

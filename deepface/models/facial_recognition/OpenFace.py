@@ -171,6 +171,7 @@ NETWORK = Network(
     files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "openface_weights.pth", ONNX: "openface_weights.onnx"},
     keras=build_model,
     torch="deepface.models.torch_nets.openface:openface",
+    openvino_faster=(),  # 0.6-0.9x onnxruntime and TensorFlow here (docs/engines.md)
 )
 
 
@@ -181,5 +182,5 @@ class OpenFaceClient(NetworkRecognition):
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = EMBEDDING_SIZE
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device, precision)

@@ -86,8 +86,8 @@ class VggFaceClient(NetworkRecognition):
     input_shape = (INPUT_SIZE, INPUT_SIZE)
     output_shape = FC_UNITS
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(NETWORK, device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(NETWORK, device, precision)
 
     def embed_batch(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:
         """fc7 activations of each face, l2-normalised row by row (deepface's ``forward``)."""

@@ -20,8 +20,8 @@ class NetworkRecognition(FacialRecognition):
 
     engine: ClassVar[Optional[str]] = None
 
-    def __init__(self, network: Network, device: Optional[str] = None) -> None:
-        self.runner: Runner = load_runner(network, self.engine, device)
+    def __init__(self, network: Network, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        self.runner: Runner = load_runner(network, self.engine, device, precision)
         self.model = self.runner.model
 
     def embed_batch(self, faces: NDArray[np.float32]) -> NDArray[np.float32]:

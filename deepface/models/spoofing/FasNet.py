@@ -111,8 +111,8 @@ class Fasnet:
 
     engine: ClassVar[Optional[str]] = None
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        self.runners = tuple(load_runner(member.network(), self.engine, device) for member in MEMBERS)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        self.runners = tuple(load_runner(member.network(), self.engine, device, precision) for member in MEMBERS)
         self.first_model, self.second_model = (runner.model for runner in self.runners)
 
     def probabilities(self, items: Sequence[Item]) -> Tuple[NDArray[np.float32], NDArray[np.float32]]:

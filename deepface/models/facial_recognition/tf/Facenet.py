@@ -12,8 +12,8 @@ class FaceNet128dClient(network.FaceNetClient):
 
     engine = TENSORFLOW
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(dimension=128, device=device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(dimension=128, device=device, precision=precision)
 
 
 class FaceNet512dClient(network.FaceNetClient):
@@ -21,5 +21,5 @@ class FaceNet512dClient(network.FaceNetClient):
 
     engine = TENSORFLOW
 
-    def __init__(self, device: Optional[str] = None) -> None:
-        super().__init__(dimension=512, device=device)
+    def __init__(self, device: Optional[str] = None, precision: Optional[str] = None) -> None:
+        super().__init__(dimension=512, device=device, precision=precision)
