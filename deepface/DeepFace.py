@@ -499,6 +499,7 @@ def search(
     search_method: str = "exact",
     return_type: Optional[str] = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    group_by_input: bool = False,
 ) -> List[Any]:
     """The stored faces that match each face of ``img`` (one image or a batch).
 
@@ -508,13 +509,15 @@ def search(
         search_method: ``exact`` (every stored embedding) or ``ann`` (the faiss index of
             :func:`build_index`, or the vector database's own search).
         return_type: ``pandas`` (default when pandas is installed) or ``dict``.
+        group_by_input: for a batch, one list of face results per input instead of
+            deepface's one flat list.
         other arguments: as in :func:`register` and :func:`verify`.
 
     Returns:
-        For one image, one result per face found in it (deepface's shape); for a
-        list, tuple or 4-D array, one such list per input, in order (deepface flattens
-        the faces of all images into one list). Each result is a DataFrame (or a list
-        of dicts) of ``id``, ``img_name``, ``model_name``,
+        One result per query face, in order: the faces of one image, or of every image of
+        a list, tuple or 4-D array one after the other (deepface's flat list); with
+        ``group_by_input``, a batch gives one such list per input (``[img]`` gives
+        ``[[...]]``). Each result is a DataFrame (or a list of dicts) of ``id``, ``img_name``, ``model_name``,
         ``detector_backend``, ``aligned``, ``l2_normalized``, ``search_method``,
         ``target_x/y/w/h`` (the query face), ``threshold``, ``distance_metric``,
         ``distance`` and ``confidence``, closest first.
@@ -559,14 +562,16 @@ def build_index(
     align: bool = True,
     l2_normalize: bool = False,
     database_type: str = "postgres",
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
     connection: Any = None,
-    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
     max_neighbors_per_node: int = faiss_index.DEFAULT_MAX_NEIGHBORS,
+    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
 ) -> None:
     """Build, or extend with the rows it lacks, the faiss HNSW index that
     ``search(search_method="ann")`` uses, stored in the database (``embeddings_index``).
-    Vector databases (``qdrant``, ``milvus``) index by themselves: nothing to do."""
+    Vector databases (``qdrant``, ``milvus``) index by themselves: nothing to do.
+    Positional order is deepface's (``connection`` before ``connection_details``);
+    ``batch_size`` (stored faces read per batch) is this package's."""
     datastore.build_index(**BUILD_INDEX.pick(locals()))
 
 

@@ -192,3 +192,6 @@ class PostgresDatabase(Database):
         with self.conn.cursor() as cur:
             cur.execute(query, (*criteria_values(criteria), index_data))
         self.conn.commit()
+
+#: deepface 0.0.103's name for this client.
+PostgresClient = PostgresDatabase

@@ -185,3 +185,6 @@ class SqliteDatabase(Database):
         """
         with self.conn:
             self.conn.execute(query, (*criteria_values(criteria), sqlite3.Binary(index_data)))
+
+#: deepface 0.0.103's name for this client.
+SqliteClient = SqliteDatabase
