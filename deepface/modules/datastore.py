@@ -41,6 +41,9 @@ from deepface.modules.verification import METRICS, find_confidence, find_distanc
 
 logger = get_logger(__name__)
 
+#: deepface's: the attributes a registered record may carry beside its embedding.
+FACIAL_ATTRIBUTES = ["age", "gender", "emotion", "race"]
+
 #: Faces stored per bulk write (one transaction each) while a long list is registered.
 INSERT_CHUNK_FACES = 1000
 #: deepface names an image after its path only for these endings (else a random UUID).

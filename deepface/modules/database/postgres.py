@@ -195,3 +195,5 @@ class PostgresDatabase(Database):
 
 #: deepface 0.0.103's name for this client.
 PostgresClient = PostgresDatabase
+#: deepface's names for the two table definitions.
+CREATE_EMBEDDINGS_TABLE_SQL, CREATE_EMBEDDINGS_INDEX_TABLE_SQL = CREATE_TABLES

@@ -188,3 +188,5 @@ class SqliteDatabase(Database):
 
 #: deepface 0.0.103's name for this client.
 SqliteClient = SqliteDatabase
+#: deepface's names for the two table definitions.
+CREATE_EMBEDDINGS_TABLE_SQL, CREATE_EMBEDDINGS_INDEX_TABLE_SQL = CREATE_TABLES
