@@ -212,3 +212,103 @@ def test_allow_lists_stay_needed(oracle_surface: Dict[str, Any]) -> None:
         if all(our_module(name) != (None, None) for name in matching):
             stale.append(pattern)
     assert stale == [], f"allow-listed modules that exist now: {stale}"
+
+
+# --- the aliases behave as deepface's functions ------------------------------------------------
+
+
+def test_helper_aliases_answer_as_deepfaces(tmp_path: Path) -> None:
+    """extract_sub_image, align_img_wrt_eyes, project_facial_area, extract_face,
+    xyxy_to_xywh and the stream countdowns, on the same inputs in both packages."""
+    import time
+
+    import numpy as np
+
+    from deepface.models.Detector import FacialAreaRegion
+    from deepface.models.face_detection.FastMtCnn import xyxy_to_xywh
+    from deepface.modules import detection, streaming
+
+    rng = np.random.default_rng(11)
+    img = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes = np.array([[40, 30, 50, 60, 80, 50, 55, 45],  # eyes tilted
+                      [2, 3, 40, 44, 30, 20, 10, 20],  # at the corner: black padding
+                      [100, 70, 58, 48, 120, 90, 140, 80]])  # fmt: skip
+    np.savez(tmp_path / "inputs.npz", img=img, boxes=boxes)
+    out = run_oracle_script("run_helpers.py", [str(tmp_path / "inputs.npz"), str(tmp_path / "out.npz")], tmp_path)
+    assert str(PACKAGE_DIR) not in out
+    theirs = np.load(tmp_path / "out.npz")
+    for k, (x, y, w, h, lx, ly, rx, ry) in enumerate(boxes.tolist()):
+        sub, rel_x, rel_y = detection.extract_sub_image(img, (x, y, w, h))
+        np.testing.assert_array_equal(sub, theirs[f"sub_{k}"])
+        assert [rel_x, rel_y] == theirs[f"sub_xy_{k}"].tolist()
+        aligned, angle = detection.align_img_wrt_eyes(sub, (lx, ly), (rx, ry))
+        np.testing.assert_array_equal(aligned, theirs[f"aligned_{k}"])
+        assert angle == pytest.approx(float(theirs[f"angle_{k}"]), abs=1e-9)
+        projected = detection.project_facial_area((rel_x, rel_y, rel_x + w, rel_y + h), angle, sub.shape[:2])
+        assert list(projected) == theirs[f"projected_{k}"].tolist()
+        region = FacialAreaRegion(x=x, y=y, w=w, h=h, left_eye=(lx, ly), right_eye=(rx, ry), confidence=0.9)
+        for align in (True, False):
+            face = detection.extract_face(region, img, align, 10, 7, 5, "opencv")
+            area = face.facial_area
+            np.testing.assert_array_equal(face.img, theirs[f"face_{k}_{align}"])
+            ours = [area.x, area.y, area.w, area.h, *area.left_eye, *area.right_eye]
+            assert ours == theirs[f"area_{k}_{align}"].tolist(), (k, align)
+    assert list(xyxy_to_xywh([10.7, 20.2, 50.9, 61.5])) == theirs["xywh"].tolist()
+    coordinates = [(int(b[0]), int(b[1]), int(b[2]), int(b[3]), True, 0.9) for b in boxes]
+    np.testing.assert_array_equal(streaming.countdown_to_freeze(img.copy(), coordinates, 5, 7), theirs["freeze"])
+    np.testing.assert_array_equal(streaming.countdown_to_release(img.copy(), time.time() - 0.5, 5), theirs["release"])
+    assert streaming.countdown_to_release(None, time.time(), 5) is None
+
+
+def test_yolo_names_and_registration() -> None:
+    from deepface.models.face_detection import Yolo
+    from deepface.modules import modeling
+
+    assert {model.name for model in Yolo.YoloModel} == {f"V{n[5:].upper()}" for n in Yolo.YOLO_MODELS}
+    assert Yolo.YoloModel.V11S.value == (Yolo.YOLO_MODELS["yolov11s"].file_name, Yolo.YOLO_MODELS["yolov11s"].url)
+    for name in Yolo.YOLO_MODELS:
+        cls = modeling.get_model_class("face_detector", name)
+        assert cls.__name__ == f"YoloDetectorClientV{name[5:]}" and cls is getattr(Yolo, cls.__name__)
+        assert issubclass(cls, Yolo.YoloDetectorClient) and issubclass(cls, Yolo.YoloClient)
+        assert Yolo.model_name_of(Yolo.YoloModel[f"V{name[5:].upper()}"]) == name
+
+
+def test_small_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from deepface.commons import folder_utils, weight_utils
+
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+    folder_utils.initialize_folder()
+    assert (tmp_path / ".deepface" / "weights").is_dir()
+    folder_utils.initialize_folder()  # again: nothing to do
+
+    class Answer:
+        def __init__(self, status_code: int) -> None:
+            self.status_code = status_code
+
+    for status, fails in ((200, False), (405, False), (404, True), (503, True)):
+        monkeypatch.setattr(requests, "head", lambda url, **kwargs: Answer(status))
+        if fails:
+            with pytest.raises(ValueError, match=f"status code {status}"):
+                weight_utils.ensure_source_is_reachable("https://example.invalid/w.h5")
+        else:
+            weight_utils.ensure_source_is_reachable("https://example.invalid/w.h5")
+
+
+def test_variables_read_the_environment_when_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepface.api.src.dependencies.variables import Variables
+
+    monkeypatch.setenv("DEEPFACE_DATABASE_TYPE", "SQLite")
+    monkeypatch.setenv("DEEPFACE_SQLITE_PATH", "/data/faces.db")
+    monkeypatch.setenv("DEEPFACE_AUTH_TOKEN", "s3cret")
+    monkeypatch.setenv("DEEPFACE_FACE_RECOGNITION_MODELS", "Facenet, ArcFace")
+    variables = Variables()
+    assert (variables.database_type, variables.conection_details, variables.auth_token) == ("sqlite", "/data/faces.db", "s3cret")
+    assert variables.face_recognition_models == ("Facenet", "ArcFace")
+    monkeypatch.setenv("DEEPFACE_CONNECTION_DETAILS", "/other.db")
+    assert Variables().conection_details == "/other.db"  # deepface's order
+    assert Variables(auth_token=None).auth_token is None  # a field given wins
+    monkeypatch.setenv("DEEPFACE_DATABASE_TYPE", "nosuchdb")
+    with pytest.raises(ValueError, match="Unsupported database type: nosuchdb"):
+        Variables()
