@@ -16,9 +16,8 @@ import pytest
 from deepface import DeepFace
 from deepface.cli import COMMANDS, console, dispatch
 from deepface.commons.exceptions import DataTypeError, MissingDependencyError
+from tests.conftest import shared_faces_or_skip
 from tests.helpers.oracle import REPO_DIR, run_oracle_script
-
-SHARED_FACES = REPO_DIR.parent / "shared" / "faces"
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +140,12 @@ DETECT_CALLS: List[Dict[str, Any]] = [
 
 
 def _calls(image: Path) -> List[Dict[str, Any]]:
+    faces = shared_faces_or_skip()
     calls = []
     for call in DETECT_CALLS:
         call = dict(call)
         shared = call.pop("shared", None)
-        if shared and not (SHARED_FACES / shared).is_file():
-            pytest.skip(f"{SHARED_FACES / shared} is missing")
-        calls.append({"img_path": str(SHARED_FACES / shared) if shared else str(image), **call})
+        calls.append({"img_path": str(faces / shared) if shared else str(image), **call})
     return calls
 
 
