@@ -312,3 +312,15 @@ def test_variables_read_the_environment_when_made(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DEEPFACE_DATABASE_TYPE", "nosuchdb")
     with pytest.raises(ValueError, match="Unsupported database type: nosuchdb"):
         Variables()
+
+
+def test_deepfaces_error_types_and_base_install() -> None:
+    """A missing optional package is caught by deepface users' ``except ValueError``, and
+    pandas is in the base install, so find and search return DataFrames as deepface's."""
+    from deepface.commons import package_utils
+    from deepface.commons.exceptions import MissingDependencyError
+
+    assert issubclass(MissingDependencyError, ImportError) and issubclass(MissingDependencyError, ValueError)
+    requirements = (PACKAGE_DIR.parent / "requirements.txt").read_text(encoding="utf-8").split()
+    assert any(line.startswith("pandas") for line in requirements)
+    assert package_utils.resolve_dataframe_return_type(None) == "pandas"
