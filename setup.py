@@ -56,9 +56,11 @@ setup(
         "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],
         # the REST API (deepface serve)
         "api": ["flask>=3", "gunicorn>=22"],
+        # deepface's fire-style command line (deepface verify img1.jpg img2.jpg), as deepface's extra
+        "cli": ["fire>=0.4.0"],
         # scale-out on Ray Data (deepface.ray)
         "ray": ["ray[data]>=2.40", "pandas>=2", "pyarrow>=14"],
         "test": ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5", "pandas>=2", "pyarrow>=14"],
     },
-    entry_points={"console_scripts": ["deepface=deepface.cli:main"]},
+    entry_points={"console_scripts": ["deepface=deepface.cli:console"]},
 )

@@ -4,12 +4,16 @@
 deepface 0.0.10x; a list of images (or a 4-D array) is processed in batches.
 """
 
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+import inspect
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from numpy.typing import NDArray
 
 from deepface import __version__
 from deepface.commons import backend_utils
+from deepface.commons.exceptions import DataTypeError, MissingDependencyError
+from deepface.commons.logger import Logger
+from deepface.commons.preprocessing import resize_image
 from deepface.modules import demography, detection, modeling, recognition, representation, streaming, verification
 from deepface.modules import datastore
 from deepface.modules.database import faiss_index
@@ -32,6 +36,8 @@ __all__ = [
     "analyze_iter",
     "build_index",
     "build_model",
+    "cli",
+    "detectFace",
     "extract_faces",
     "extract_faces_iter",
     "find",
@@ -493,6 +499,7 @@ def search(
     search_method: str = "exact",
     return_type: Optional[str] = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    group_by_input: bool = False,
 ) -> List[Any]:
     """The stored faces that match each face of ``img`` (one image or a batch).
 
@@ -502,13 +509,15 @@ def search(
         search_method: ``exact`` (every stored embedding) or ``ann`` (the faiss index of
             :func:`build_index`, or the vector database's own search).
         return_type: ``pandas`` (default when pandas is installed) or ``dict``.
+        group_by_input: for a batch, one list of face results per input instead of
+            deepface's one flat list.
         other arguments: as in :func:`register` and :func:`verify`.
 
     Returns:
-        For one image, one result per face found in it (deepface's shape); for a
-        list, tuple or 4-D array, one such list per input, in order (deepface flattens
-        the faces of all images into one list). Each result is a DataFrame (or a list
-        of dicts) of ``id``, ``img_name``, ``model_name``,
+        One result per query face, in order: the faces of one image, or of every image of
+        a list, tuple or 4-D array one after the other (deepface's flat list); with
+        ``group_by_input``, a batch gives one such list per input (``[img]`` gives
+        ``[[...]]``). Each result is a DataFrame (or a list of dicts) of ``id``, ``img_name``, ``model_name``,
         ``detector_backend``, ``aligned``, ``l2_normalized``, ``search_method``,
         ``target_x/y/w/h`` (the query face), ``threshold``, ``distance_metric``,
         ``distance`` and ``confidence``, closest first.
@@ -553,12 +562,77 @@ def build_index(
     align: bool = True,
     l2_normalize: bool = False,
     database_type: str = "postgres",
-    connection_details: Optional[Union[Dict[str, Any], str]] = None,
     connection: Any = None,
-    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
+    connection_details: Optional[Union[Dict[str, Any], str]] = None,
     max_neighbors_per_node: int = faiss_index.DEFAULT_MAX_NEIGHBORS,
+    batch_size: int = faiss_index.DEFAULT_ADD_BATCH,
 ) -> None:
     """Build, or extend with the rows it lacks, the faiss HNSW index that
     ``search(search_method="ann")`` uses, stored in the database (``embeddings_index``).
-    Vector databases (``qdrant``, ``milvus``) index by themselves: nothing to do."""
+    Vector databases (``qdrant``, ``milvus``) index by themselves: nothing to do.
+    Positional order is deepface's (``connection`` before ``connection_details``);
+    ``batch_size`` (stored faces read per batch) is this package's."""
     datastore.build_index(**BUILD_INDEX.pick(locals()))
+
+
+# ---------------------------------------------------------------- deepface's command line
+
+
+def cli(command: Optional[Sequence[str]] = None) -> None:
+    """deepface's command line: `fire <https://github.com/google/python-fire>`_ over this
+    module's public functions, with fire's argument syntax::
+
+        deepface verify img1.jpg img2.jpg
+        deepface represent img.jpg --model_name Facenet
+
+    Args:
+        command: the arguments (default: ``sys.argv[1:]``).
+
+    Raises:
+        MissingDependencyError: fire is not installed (``pip install "deepface[cli]"``).
+    """
+    try:
+        import fire  # pylint: disable=import-outside-toplevel
+    except ImportError as error:
+        raise MissingDependencyError(
+            'fire is required to use deepface from the command line: pip install "deepface[cli]"'
+        ) from error
+    fire.Fire(_cli_functions(), command=None if command is None else list(command), name="deepface")
+
+
+def _cli_functions() -> Dict[str, Callable[..., Any]]:
+    """The functions ``cli`` offers: every public function of this module but ``cli``."""
+    return {
+        name: value
+        for name, value in globals().items()
+        if inspect.isfunction(value) and value.__module__ == __name__
+        and not name.startswith("_") and name != "cli"
+    }
+
+
+# ---------------------------------------------------------------- deprecated
+
+
+def detectFace(
+    img_path: Union[str, NDArray[Any], IO[bytes]],
+    target_size: Tuple[int, int] = (224, 224),
+    detector_backend: str = "opencv",
+    enforce_detection: bool = True,
+    align: bool = True,
+) -> Optional[NDArray[Any]]:
+    """Deprecated (as in deepface): use :func:`extract_faces`.
+
+    Returns:
+        The first face of ``img_path`` (RGB, values in [0, 1]) fitted into ``target_size``
+        with black padding, as a ``(1, height, width, 3)`` float32 array; None when no face
+        was found (with ``enforce_detection=False`` the whole image counts as the face).
+    """
+    Logger().warn("Function detectFace is deprecated. Use extract_faces instead.")
+    if isinstance(img_path, (list, tuple)):
+        raise DataTypeError("detectFace takes one image; use extract_faces for a batch")
+    faces = extract_faces(
+        img_path, detector_backend=detector_backend, enforce_detection=enforce_detection, align=align
+    )
+    if not faces:
+        return None
+    return resize_image(faces[0]["face"], target_size)

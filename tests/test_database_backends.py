@@ -16,6 +16,7 @@ import pytest
 from deepface import DeepFace
 from deepface.commons.exceptions import DuplicateEntryError, IdentityNotFound, IndexNotFound
 from deepface.modules import datastore
+from deepface.modules.database import Database, database_inventory
 from tests.conftest import resize_to_width, shared_faces_or_skip
 from tests.helpers.postgres import postgres_uri  # noqa: F401  (the session fixture)
 
@@ -106,9 +107,12 @@ def open_client(database: Dict[str, Any]) -> Any:
 def exact_results(gallery: Dict[str, Any], registered: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
     """Every gallery face searched (one batch), every stored face kept."""
     database = registered["database"]
-    per_image = DeepFace.search(gallery["paths"], **COMMON, **database, similarity_search=True, return_type="dict")
+    options = {**COMMON, **database, "similarity_search": True, "return_type": "dict"}
+    flat = DeepFace.search(gallery["paths"], **options)  # deepface's shape: one result per face
+    per_image = DeepFace.search(gallery["paths"], **options, group_by_input=True)
     assert [len(faces) for faces in per_image] == gallery["faces_per_image"]  # one list per input
-    return [face for faces in per_image for face in faces]
+    assert flat == [face for faces in per_image for face in faces]
+    return flat
 
 
 def test_register_stores_every_face_of_the_batch(gallery: Dict[str, Any], registered: Dict[str, Any]) -> None:
@@ -145,8 +149,10 @@ def test_exact_search_finds_each_face_with_numpy_distances(
 def test_batch_search_equals_per_image_search(gallery: Dict[str, Any], registered: Dict[str, Any]) -> None:
     options = {**COMMON, **registered["database"], "distance_metric": "euclidean", "k": 2, "similarity_search": True}
     queries = [gallery["paths"][-1], gallery["paths"][0]]  # the couple (two faces) and one face
-    per_image = DeepFace.search(queries, **options, return_type="dict")
+    per_image = DeepFace.search(queries, **options, return_type="dict", group_by_input=True)
     assert [len(faces) for faces in per_image] == [2, 1]
+    (grouped,) = DeepFace.search([queries[1]], **options, return_type="dict", group_by_input=True)  # [img]: [[...]]
+    assert grouped == DeepFace.search([queries[1]], **options, return_type="dict") == per_image[1]
     for path, batched in zip(queries, per_image):
         alone = DeepFace.search(path, **options, return_type="dict")
         assert [[r["id"] for r in face] for face in alone] == [[r["id"] for r in face] for face in batched]
@@ -194,7 +200,7 @@ def test_ann_search_finds_the_exact_neighbours(gallery: Dict[str, Any], register
         with pytest.raises(IndexNotFound, match="build_index"):
             DeepFace.search(gallery["paths"][0], **options)
     DeepFace.build_index(**COMMON, **database)
-    ann = [face for faces in DeepFace.search(gallery["paths"], **options) for face in faces]
+    ann = DeepFace.search(gallery["paths"], **options)
     assert len(ann) == len(gallery["vectors"])
     for rows, query in zip(ann, gallery["vectors"]):
         expected = np.sort(euclidean_distances(query, gallery["vectors"]))
@@ -243,13 +249,14 @@ def test_registering_the_same_faces_again(gallery: Dict[str, Any], registered: D
 # ---------------------------------------------------------------- no configuration
 
 
-def test_default_database_is_a_sqlite_file_in_deepface_home(
+def test_sqlite_with_no_path_is_a_file_in_deepface_home(
     gallery: Dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
-    monkeypatch.delenv("DEEPFACE_POSTGRES_URI", raising=False)
-    assert DeepFace.register(gallery["paths"][0], **COMMON) == {"inserted": 1}
-    (rows,) = DeepFace.search(gallery["paths"][0], **COMMON, return_type="dict")
+    monkeypatch.delenv("DEEPFACE_SQLITE_PATH", raising=False)
+    sqlite = {"database_type": "sqlite"}
+    assert DeepFace.register(gallery["paths"][0], **COMMON, **sqlite) == {"inserted": 1}
+    (rows,) = DeepFace.search(gallery["paths"][0], **COMMON, **sqlite, return_type="dict")
     assert rows[0]["img_name"] == gallery["paths"][0]
     assert (tmp_path / ".deepface" / "embeddings.sqlite").is_file()
 
@@ -266,4 +273,73 @@ def test_a_bad_image_in_a_batch_keeps_the_others(gallery: Dict[str, Any], tmp_pa
     assert len(rows) == 1  # the good image was stored
     with pytest.raises(BatchError) as raised:
         DeepFace.search([missing, gallery["paths"][0]], **COMMON, **database, return_type="dict")
-    assert set(raised.value.errors) == {0} and len(raised.value.results[1][0]) == 1
+    assert set(raised.value.errors) == {0} and len(raised.value.results[1][0]) == 1  # per input
+
+
+# ---------------------------------------------------------------- a client written for deepface
+
+
+class MemoryClient(Database):
+    """A client as a deepface 0.0.103 user writes one: deepface's methods and dict records only."""
+
+    rows: List[Dict[str, Any]] = []
+    indexes: Dict[Any, bytes] = {}
+
+    def __init__(self, connection_details: Any = None, connection: Any = None) -> None:
+        self.connection_details = connection_details
+        self.initialize_database()
+
+    def initialize_database(self, **kwargs: Any) -> None:
+        pass
+
+    def insert_embeddings(self, embeddings: List[Dict[str, Any]], batch_size: int = 100) -> int:
+        for row in embeddings:
+            keep = {k: row[k] for k in ("img_name", "embedding", "model_name", "detector_backend", "aligned", "l2_normalized")}
+            self.rows.append({"id": len(self.rows) + 1, **keep})
+        return len(embeddings)
+
+    def fetch_all_embeddings(self, model_name, detector_backend, aligned, l2_normalized, batch_size=1000):
+        criteria = (model_name, detector_backend, aligned, l2_normalized)
+        return [dict(r) for r in self.rows if (r["model_name"], r["detector_backend"], r["aligned"], r["l2_normalized"]) == criteria]
+
+    def fetch_embedding(self, identity_id, model_name="VGG-Face", detector_backend="opencv", aligned=True, l2_normalized=False):
+        return next((dict(r) for r in self.rows if r["id"] == identity_id), None)
+
+    def search_by_id(self, ids):
+        return [{"id": r["id"], "img_name": r["img_name"]} for r in self.rows if r["id"] in ids]
+
+    def get_embeddings_index(self, model_name, detector_backend, aligned, l2_normalized):
+        key = (model_name, detector_backend, aligned, l2_normalized)
+        if key not in self.indexes:
+            raise ValueError("No Embeddings index found: run build_index first")  # as deepface's clients
+        return self.indexes[key]
+
+    def upsert_embeddings_index(self, model_name, detector_backend, aligned, l2_normalized, index_data):
+        self.indexes[(model_name, detector_backend, aligned, l2_normalized)] = index_data
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_client_written_for_deepface_plugs_in(gallery: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Added to deepface's ``database_inventory``, it serves register, search (exact and
+    ann), identify and build_index, with the distances numpy computes."""
+    monkeypatch.setattr(MemoryClient, "rows", [])
+    monkeypatch.setattr(MemoryClient, "indexes", {})
+    entry = {"is_vector_db": False, "is_graph_db": False, "connection_string": "MEMORY_URI", "client": MemoryClient}
+    monkeypatch.setitem(database_inventory, "memory", entry)
+    database = {"database_type": "memory"}
+    assert DeepFace.register(gallery["paths"], **COMMON, **database) == {"inserted": len(gallery["vectors"])}
+    assert len(MemoryClient.rows) == len(gallery["vectors"]) and MemoryClient.rows[0]["model_name"] == MODEL
+    options = {**COMMON, **database, "similarity_search": True, "return_type": "dict"}
+    exact = DeepFace.search(gallery["paths"], **options)
+    assert len(exact) == len(gallery["vectors"])
+    for rows, query in zip(exact, gallery["vectors"]):
+        expected = np.sort(cosine_distances(query, gallery["vectors"]))
+        assert np.allclose([row["distance"] for row in rows], expected, atol=DISTANCE_TOLERANCE, rtol=0)
+    DeepFace.build_index(**COMMON, **database)
+    assert len(MemoryClient.indexes) == 1
+    ann = DeepFace.search(gallery["paths"][0], **options, search_method="ann")
+    assert ann[0][0]["img_name"] == gallery["paths"][0] and ann[0][0]["distance"] < FLOAT32_TOLERANCE
+    answer = DeepFace.identify(gallery["paths"][1], exact[1][0]["id"], **COMMON, **database)
+    assert answer["verified"] is True and answer["img_name"] == gallery["paths"][1]

@@ -110,16 +110,17 @@ def test_wrong_connection_details_type(tmp_path: Path) -> None:
         inventory.connect("sqlite", connection_details=42)
 
 
-def test_unconfigured_postgres_falls_back_to_sqlite_in_deepface_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unconfigured_postgres_raises_as_deepface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """deepface raises ValueError for a postgres with nothing configured; sqlite with no
+    path uses a file in DEEPFACE_HOME (deepface raises there too)."""
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
     monkeypatch.delenv("DEEPFACE_POSTGRES_URI", raising=False)
     monkeypatch.delenv("DEEPFACE_SQLITE_PATH", raising=False)
+    with pytest.raises(ValueError, match="postgres connection information not found.*DEEPFACE_POSTGRES_URI"):
+        inventory.connect("postgres")
+    with pytest.raises(ValueError, match="connection information not found"):
+        DeepFace.register(str(tmp_path / "never-read.jpg"))  # before any image is read
     expected = str(tmp_path / ".deepface" / "embeddings.sqlite")
-    with caplog.at_level("INFO", logger="deepface.modules.database.inventory"):
-        assert inventory.resolve("postgres", None, None) == ("sqlite", expected)
-    assert "no PostgreSQL configured" in caplog.text
     assert inventory.resolve("sqlite", None, None) == ("sqlite", expected)
     monkeypatch.setenv("DEEPFACE_POSTGRES_URI", "postgresql://nobody@/x")
     assert inventory.resolve("postgres", None, None) == ("postgres", "postgresql://nobody@/x")
@@ -166,5 +167,37 @@ def test_sqlite_insert_is_one_transaction(tmp_path: Path) -> None:
         assert client.insert(records[:2]) == 2
         assert [row.img_name for row in client.fetch_all(CRITERIA)] == ["a", "b"]
         assert client.fetch_all(CRITERIA)[1].embedding == [2.0, 2.0]
+    finally:
+        client.close()
+
+
+def test_this_packages_clients_speak_deepfaces_interface(tmp_path: Path) -> None:
+    """deepface's names and methods on this package's clients: dict records in and out."""
+    from deepface.modules.database import PostgresClient, QdrantClient, SqliteClient, database_inventory
+    from deepface.modules.database.postgres import PostgresDatabase
+
+    assert PostgresClient is PostgresDatabase and database_inventory["sqlite"]["client"] is SqliteClient
+    assert database_inventory["qdrant"]["client"] is QdrantClient and database_inventory["qdrant"]["is_vector_db"]
+    assert database_inventory["postgres"]["connection_string"] == "DEEPFACE_POSTGRES_URI"
+    with pytest.raises(DatabaseNotAvailable, match="available: "):
+        database_inventory["cassandra"]["client"](connection_details="x")
+    client = SqliteClient(connection_details=str(tmp_path / "faces.sqlite"))
+    criteria = {"model_name": "Facenet", "detector_backend": "opencv", "aligned": True, "l2_normalized": False}
+    face = np.zeros((4, 4, 3), dtype=np.float32)
+    rows = [{"id": None, "img_name": f"{n}.jpg", "face": face + n, "embedding": [n, 1.0, 2.0], **criteria} for n in range(3)]
+    try:
+        client.initialize_database()
+        assert client.insert_embeddings(rows, batch_size=2) == 3
+        stored = client.fetch_all_embeddings(**criteria)
+        assert [(r["img_name"], r["embedding"]) for r in stored] == [(f"{n}.jpg", [n, 1.0, 2.0]) for n in range(3)]
+        assert stored[0].keys() >= {"id", "img_name", "embedding", *criteria}
+        one = client.fetch_embedding(stored[1]["id"], **criteria)
+        assert one is not None and one["img_name"] == "1.jpg" and one["aligned"] is True
+        assert client.fetch_embedding(999, **criteria) is None
+        assert client.search_by_id([stored[2]["id"]]) == [{"id": stored[2]["id"], "img_name": "2.jpg"}]
+        client.upsert_embeddings_index(**criteria, index_data=b"index")
+        assert client.get_embeddings_index(**criteria) == b"index"
+        with pytest.raises(NotImplementedError):
+            client.search_by_vector([0.0, 1.0, 2.0], **criteria)
     finally:
         client.close()

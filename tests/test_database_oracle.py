@@ -80,8 +80,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory, postgres_uri: str) -> Dict[
     assert answers[:2] == registered, "both register the same number of faces"
     theirs = answers[3:]
 
-    # deepface flattens a batch's faces into one list; this package gives one list per image
-    ours = [[face for faces in DeepFace.search(paths, **kwargs) for face in faces] for _, kwargs in plan]
+    # a batch gives one flat list of face results, as deepface's
+    ours = [DeepFace.search(paths, **kwargs) for _, kwargs in plan]
     ours += [without_time(DeepFace.identify(img, identity, **COMMON, **db)) for img, identity, db in identities]
     names = [name for name, _ in plan] + ["identify_theirs_sqlite", "identify_ours_pg"]
     return {"names": names, "theirs": theirs, "ours": ours}

@@ -507,9 +507,6 @@ def test_box_colours_say_real_spoof_or_unchecked() -> None:
 
 # ---------------------------------------------------------------- deepface 0.0.103's helpers of this module
 
-#: deepface's helpers with no counterpart here: they count down to and out of the freeze
-#: of deepface's window, and this package's stream never freezes.
-NOT_PROVIDED = {"countdown_to_freeze", "countdown_to_release"}
 BOX = (100, 120, 60, 60)
 
 
@@ -523,11 +520,8 @@ def upstream_helpers() -> Dict[str, ast.FunctionDef]:
 
 def test_deepface_s_helpers_are_importable_with_deepface_s_parameters() -> None:
     upstream = upstream_helpers()
-    assert len(upstream) == 14 and NOT_PROVIDED <= set(upstream)
+    assert len(upstream) == 14
     for name, node in upstream.items():
-        if name in NOT_PROVIDED:
-            assert not hasattr(streaming, name)
-            continue
         parameters = inspect.signature(getattr(streaming, name)).parameters
         names = [arg.arg for arg in node.args.args]
         assert list(parameters)[: len(names)] == names, name

@@ -139,3 +139,29 @@ def test_centerface_decoding_equals_deepfaces(height, width, seed, tmp_path: Pat
     np.testing.assert_allclose(points, np.array(want["landmarks"], np.float32).reshape(-1, 10), rtol=1e-5, atol=1e-3)
     regions = CenterFace.regions_from_decoded(boxes, points)
     assert all(0 <= r.confidence <= 1 for r in regions)
+
+
+def test_centerface_class_forward_runs_the_net_and_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deepface's ``CenterFace(weight_path).forward(img, height, width, threshold)``: the
+    net's four outputs decoded (the client detects through it)."""
+    outputs = fake_centerface_outputs(333, 517, 1)
+
+    class FakeNet:
+        def setInput(self, blob: np.ndarray) -> None:  # noqa: N802 (OpenCV's name)
+            self.blob = blob
+
+        def forward(self, names: list) -> list:
+            assert names == CenterFace.OUTPUTS and self.blob.shape == (1, 3, 352, 544)
+            return [outputs[key] for key in ("heatmap", "scale", "offset", "landmarks")]
+
+    monkeypatch.setattr(CenterFace.cv2.dnn, "readNetFromONNX", lambda path: FakeNet())
+    model = CenterFace.CenterFace("centerface.onnx")
+    img = np.zeros((333, 517, 3), np.uint8)
+    boxes, points = model.forward(img, 333, 517, threshold=0.35)
+    geometry = CenterFace.InputGeometry.for_image(333, 517)
+    want = CenterFace.decode(outputs["heatmap"], outputs["scale"], outputs["offset"], outputs["landmarks"], geometry, 0.35)
+    np.testing.assert_array_equal(boxes, want[0])
+    np.testing.assert_array_equal(points, want[1])
+    monkeypatch.setattr(CenterFace.weight_utils, "download_weights_if_necessary", lambda *args: "centerface.onnx")
+    client = CenterFace.CenterFaceClient(threshold=0.35)
+    assert client.detect_faces(img) == CenterFace.regions_from_decoded(*want)

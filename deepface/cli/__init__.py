@@ -37,7 +37,7 @@ import sys
 from typing import Optional, Sequence
 
 from deepface import __version__
-from deepface.cli import analyze, extract, represent, serve, stream
+from deepface.cli import analyze, dispatch, extract, represent, serve, stream
 from deepface.cli.common import (  # the names callers import from deepface.cli
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -66,7 +66,7 @@ from deepface.commons import engines
 __all__ = [
     "COMMANDS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "STDOUT",
     "RunInterrupted", "RunTally", "UsageError", "at_start_up", "atomic_output", "build_parser",
-    "check_detector", "describe_error", "error_text", "input_paths", "left_as_it_was", "main",
+    "check_detector", "console", "describe_error", "error_text", "input_paths", "left_as_it_was", "main",
     "parse_detector_options", "read_recorded_lines", "report_run", "reported_if_broken_off",
 ]
 
@@ -80,8 +80,24 @@ COMMANDS = {
 }
 
 
+FIRE_EPILOG = (
+    "deepface's own form also works: deepface FUNCTION ARGS..., fire over any public DeepFace "
+    "function (deepface verify img1.jpg img2.jpg; deepface represent img.jpg --model_name Facenet). "
+    "See docs/cli.md for how the two are told apart."
+)
+
+
+def console(argv: Optional[Sequence[str]] = None) -> int:
+    """The ``deepface`` console script: a batch command, or deepface's fire-style
+    ``deepface <function> ...`` (``DeepFace.cli``), told apart as ``dispatch`` says."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if dispatch.wants_fire(arguments, COMMANDS):
+        return dispatch.run_fire(arguments)
+    return main(arguments)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepface", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="deepface", description=__doc__.split("\n")[0], epilog=FIRE_EPILOG)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS.values():

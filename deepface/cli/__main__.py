@@ -2,6 +2,6 @@
 
 import sys
 
-from deepface.cli import main
+from deepface.cli import console
 
-sys.exit(main())
+sys.exit(console())

@@ -2,6 +2,10 @@
 
 import os
 
+from deepface.commons.logger import get_logger
+
+logger = get_logger(__name__)
+
 
 def get_deepface_home() -> str:
     """The folder that holds ``.deepface``: ``$DEEPFACE_HOME`` or the user's home directory."""
@@ -13,3 +17,13 @@ def get_weights_dir() -> str:
     path = os.path.join(get_deepface_home(), ".deepface", "weights")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def initialize_folder() -> None:
+    """Create ``$DEEPFACE_HOME/.deepface/weights`` (deepface's start-up step); each folder
+    made is logged. Raises ``OSError`` when it cannot be created."""
+    weights = os.path.join(get_deepface_home(), ".deepface", "weights")
+    for folder in (os.path.dirname(weights), weights):
+        if not os.path.isdir(folder):
+            os.makedirs(folder, exist_ok=True)
+            logger.info("Directory %s has been created", folder)

@@ -26,7 +26,10 @@ IMAGE_FORMATS = {"jpeg", "png"}
 # what the command line reads from a folder: anything OpenCV decodes
 READABLE_IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 # leading bytes (file signatures) of the formats in IMAGE_FORMATS
-FORMAT_SIGNATURES = {"jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n"}
+#: deepface's names for the two signatures.
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FORMAT_SIGNATURES = {"jpeg": JPEG_MAGIC, "png": PNG_MAGIC}
 URL_PREFIXES = ("http://", "https://")
 DATA_URI_PREFIX = "data:image/"
 URL_TIMEOUT_S = 60

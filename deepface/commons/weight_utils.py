@@ -17,6 +17,8 @@ from deepface.commons.exceptions import UnimplementedError, WeightsUnavailable
 logger = get_logger(__name__)
 
 COMPRESS_TYPES = ("zip", "bz2")
+#: deepface's name for the compressions a download may come in.
+ALLOWED_COMPRESS_TYPES = list(COMPRESS_TYPES)
 
 
 #: The package that ships dlib's model files (installed with ``deepface[dlib]``).
@@ -108,16 +110,24 @@ def load_model_weights(model: Any, weight_file: str) -> Any:
 
 def _download(url: str, output: str) -> None:
     import gdown  # imported lazily: only a missing weight file needs it
-    import requests
 
     logger.info("downloading %s to %s", url, output)
     if "drive.google.com" not in url:
-        response = requests.head(url, allow_redirects=True, timeout=30)
-        if response.status_code >= 400 and response.status_code != 405:
-            raise ValueError(f"HTTP status {response.status_code}")
+        ensure_source_is_reachable(url)
     result = gdown.download(url, output, quiet=False)
     if result is None or not os.path.isfile(output):
         raise ValueError("the download produced no file")
+
+
+def ensure_source_is_reachable(url: str) -> None:
+    """Ask ``url`` for its headers first (deepface's check): gdown would save an error page
+    as the weight file. Raises ``ValueError`` for an HTTP error status (405, a server that
+    refuses HEAD, passes)."""
+    import requests  # imported lazily: only a missing weight file needs it
+
+    response = requests.head(url, allow_redirects=True, timeout=30)
+    if response.status_code >= 400 and response.status_code != 405:
+        raise ValueError(f"{url} responded with status code {response.status_code}")
 
 
 def _decompress(archive: str, target: str, compress_type: str) -> None:

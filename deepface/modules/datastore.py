@@ -6,8 +6,8 @@ query face of a call is matched in one pass (one fetch of the stored embeddings,
 or vector-database request for all of them).
 
 Results have deepface 0.0.103's shapes: ``register`` gives ``{"inserted": n}``; ``search``
-of one image one result per query face (a DataFrame, or a list of dicts); of a batch one
-such list per input (deepface flattens them); ``identify`` deepface's dict.
+one result per query face (a DataFrame, or a list of dicts), the faces of a batch's images
+one after the other (``group_by_input``: one list per input); ``identify`` deepface's dict.
 Unlike deepface's ann search, a query face with no match keeps its (empty) result, so the
 results always line up with the faces.
 """
@@ -40,6 +40,9 @@ from deepface.options.verbs import BUILD_INDEX, IDENTIFY, REGISTER, REPRESENT, S
 from deepface.modules.verification import METRICS, find_confidence, find_distance, find_threshold, l2_normalize
 
 logger = get_logger(__name__)
+
+#: deepface's: the attributes a registered record may carry beside its embedding.
+FACIAL_ATTRIBUTES = ["age", "gender", "emotion", "race"]
 
 #: Faces stored per bulk write (one transaction each) while a long list is registered.
 INSERT_CHUNK_FACES = 1000
@@ -194,10 +197,11 @@ def store_embeddings(
 
 
 def search(img: Any, **keywords: Any) -> Union[List[Result], List[List[Result]]]:
-    """The stored faces matching each query face: for one image, one result per face
-    (deepface's shape); for a batch (list, tuple, 4-D array), one such list per input, in
-    order (see ``DeepFace.search``; ``keywords``: its options, the table ``SEARCH``). When
-    some inputs of a batch fail, a ``BatchError`` names them and carries the others' results."""
+    """The stored faces matching each query face, one result per face: for a batch (list,
+    tuple, 4-D array) the faces of its inputs one after the other as deepface gives them, or
+    one list per input with ``group_by_input`` (see ``DeepFace.search``; ``keywords``: its
+    options, the table ``SEARCH``). When some inputs of a batch fail, a ``BatchError``
+    names them and carries the others' results (one list per input)."""
     query = QueryOptions(**keywords)
     spec_of(query.database_type)
     options = DatabaseSearchOptions(
@@ -223,7 +227,9 @@ def search(img: Any, **keywords: Any) -> Union[List[Result], List[List[Result]]]
     per_image = [[next(formatted) for _ in image_faces] for image_faces in queries]
     if errors:
         raise_batch_error(errors, per_image, len(images))
-    return per_image if is_batch else per_image[0]
+    if is_batch and query.group_by_input:
+        return per_image
+    return [result for image_results in per_image for result in image_results]
 
 
 def search_metric(distance_metric: str, search_method: str, l2_normalize: bool) -> str:

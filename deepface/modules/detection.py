@@ -17,7 +17,7 @@ from deepface.commons import image_rules, image_utils
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, Point
 from deepface.modules import modeling
-from deepface.modules.alignment import align_face_region
+from deepface.modules.alignment import align_face_region, project_box, rotate_to_level_eyes, surrounding_window
 from deepface.commons.exceptions import (
     DetectorFailure,
     FaceNotDetected,
@@ -511,6 +511,35 @@ def _format_pixels(pixels: NDArray[Any], options: ExtractOptions) -> NDArray[Any
     return pixels / 255 if scale else pixels
 
 
+# ---------------------------------------------------------------- deepface's helper names
+
+#: deepface's ``extract_sub_image(img, facial_area)``: the face's box grown by half its size
+#: on each side (black off the image), and the box's offset in it.
+extract_sub_image = surrounding_window
+#: deepface's ``align_img_wrt_eyes(img, left_eye, right_eye)``: the image turned so the eyes
+#: are level, and the angle.
+align_img_wrt_eyes = rotate_to_level_eyes
+#: deepface's ``project_facial_area(facial_area, angle, size)``: a box after the turn.
+project_facial_area = project_box
+
+
+def extract_face(
+    facial_area: FacialAreaRegion,
+    img: NDArray[Any],
+    align: bool,
+    expand_percentage: int,
+    width_border: int,
+    height_border: int,
+    detector_backend: str = "opencv",
+) -> DetectedFace:
+    """deepface's: one detected region of ``img`` (an image with deepface's black border of
+    ``width_border`` x ``height_border``, which counts only with ``align``, as in deepface)
+    expanded, cut out and aligned, reported in the unbordered image's coordinates."""
+    frame = FramedImage(img, width_border, height_border) if align else FramedImage(img, 0, 0)
+    options = ExtractOptions(detector_backend=detector_backend, align=align, expand_percentage=expand_percentage)
+    return crop_face(facial_area, frame, options)
+
+
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DetectedFace",
@@ -526,5 +555,9 @@ __all__ = [
     "frame_image",
     "is_valid_landmark",
     "iter_extract_faces",
+    "align_img_wrt_eyes",
+    "extract_face",
+    "extract_sub_image",
+    "project_facial_area",
     "to_response",
 ]

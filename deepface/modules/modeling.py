@@ -9,7 +9,7 @@ mediapipe). ``tests/test_threads.py`` checks every detector from many threads.
 import importlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Hashable, Tuple
+from typing import Any, Dict, Hashable, Tuple, TypedDict
 
 from deepface.commons import backend_utils
 from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
@@ -72,7 +72,18 @@ def _per_engine(package: str, module_class: str) -> Dict[str, str]:
     return {engine: f"{package}.{folder}.{module}.{class_name}" for engine, folder in _ENGINE_FOLDERS.items()}
 
 
-AVAILABLE_MODELS: Dict[str, Dict[str, Dict[str, str]]] = {
+#: deepface's types of the table below: each model's class path per engine, per task.
+ModelSources = Dict[str, str]
+
+
+class AvailableModels(TypedDict):
+    facial_recognition: Dict[str, ModelSources]
+    spoofing: Dict[str, ModelSources]
+    facial_attribute: Dict[str, ModelSources]
+    face_detector: Dict[str, ModelSources]
+
+
+AVAILABLE_MODELS: AvailableModels = {
     "facial_recognition": {
         "VGG-Face": _per_engine(_RECOGNITION, "VGGFace.VggFaceClient"),
         "OpenFace": _per_engine(_RECOGNITION, "OpenFace.OpenFaceClient"),
@@ -96,6 +107,12 @@ AVAILABLE_MODELS: Dict[str, Dict[str, Dict[str, str]]] = {
     # detectors bring their own engines (OpenCV, dlib, mediapipe, ultralytics, ...)
     "face_detector": {name: {ANY: spec.target.replace(":", ".")} for name, spec in FACE_DETECTORS.items()},
 }
+
+
+# deepface's classes of the YOLO sizes, built with no argument (Yolo.YoloDetectorClientV8n, ...)
+AVAILABLE_MODELS["face_detector"].update(
+    {name: {ANY: f"{_DETECTION}.Yolo.YoloDetectorClientV{name[5:]}"} for name in FACE_DETECTORS if name.startswith("yolo")}
+)
 
 
 def get_model_class(task: str, model_name: str) -> type:

@@ -39,6 +39,12 @@ logger = get_logger(__name__)
 
 #: deepface's remote stores, not available here.
 REMOTE_SCHEMES = ("s3", "ftp")
+#: deepface's names for the datastore's columns and formats (written once in datastore_files).
+DATASTORE_STRING_COLUMNS = list(datastore_files.STRING_COLUMNS)
+DATASTORE_INT_COLUMNS = list(datastore_files.BOX_COLUMNS)
+DATASTORE_COLUMNS = list(datastore_files.COLUMNS)
+DATASTORE_FORMATS = set(datastore_files.DATASTORE_FORMATS)
+PYARROW_DATASTORE_FORMATS = set(datastore_files.ARROW_FORMATS)
 #: Gallery values compared at once with the query faces (bounds euclidean's (M, N, D) array).
 DISTANCE_CHUNK_VALUES = 1 << 24
 

@@ -180,6 +180,9 @@ IMG_NAME = Option("img_name", "texts", None, "the stored name of each image (def
 DATABASE_TYPE = Option("database_type", "str", DEFAULT_DATABASE, "postgres, sqlite, mongo, weaviate, ...")
 CONNECTION_DETAILS = Option("connection_details", "any", None, "the database's URI or a dict of its settings")
 CONNECTION = Option("connection", "any", None, "an open connection to use instead")
+GROUP_BY_INPUT = Option(
+    "group_by_input", "bool", False, "a batch gives one list of face results per input (deepface: one flat list)"
+)
 SEARCH_METHOD = Option("search_method", "str", "exact", "exact or ann (an index)", SEARCH_METHODS, api=True)
 INDEX_BATCH_SIZE = Option(
     "batch_size", "int", DEFAULT_INDEX_BATCH, "stored faces read per batch while indexing", at_least=1
@@ -215,15 +218,15 @@ DATABASE_DETECTION = DETECTION.without("detection_border", "detector_options", v
 REGISTER = DATABASE_DETECTION.plus("register", IMG_NAME, MODEL_NAME, NORMALIZATION, L2_NORMALIZE, DATABASE)
 SEARCH = DATABASE_DETECTION.plus(
     "search", MODEL_NAME, NORMALIZATION, L2_NORMALIZE, DISTANCE_METRIC, SIMILARITY_SEARCH, K, SEARCH_METHOD,
-    RETURN_TYPE, DATABASE,
+    RETURN_TYPE, DATABASE, GROUP_BY_INPUT,
 )  # fmt: skip
 IDENTIFY = DATABASE_DETECTION.plus(
     "identify", MODEL_NAME, NORMALIZATION, L2_NORMALIZE, DISTANCE_METRIC, DATABASE
 )
 BUILD_INDEX = Table(
     "build_index",
-    [MODEL_NAME, DETECTOR_BACKEND, ALIGN, L2_NORMALIZE, DATABASE_TYPE, CONNECTION_DETAILS, CONNECTION,
-     INDEX_BATCH_SIZE, MAX_NEIGHBORS_PER_NODE],
+    [MODEL_NAME, DETECTOR_BACKEND, ALIGN, L2_NORMALIZE, DATABASE_TYPE, CONNECTION, CONNECTION_DETAILS,
+     MAX_NEIGHBORS_PER_NODE, INDEX_BATCH_SIZE],
 )  # fmt: skip
 
 #: Every verb's table, by the facade function that takes it.

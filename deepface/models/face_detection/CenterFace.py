@@ -17,6 +17,7 @@ from deepface.commons import weight_utils
 from deepface.models.Detector import Detector, FacialAreaRegion
 
 WEIGHTS = ("centerface.onnx", "https://github.com/Star-Clouds/CenterFace/raw/master/models/onnx/centerface.onnx")
+WEIGHTS_URL = WEIGHTS[1]  # deepface's name
 THRESHOLD_ENV = "CENTERFACE_THRESHOLD"
 DEFAULT_THRESHOLD = 0.35  # deepface's
 NMS_IOU = 0.3
@@ -93,22 +94,36 @@ def current_threshold(threshold: Optional[float]) -> float:
     return float(threshold if threshold is not None else os.getenv(THRESHOLD_ENV, str(DEFAULT_THRESHOLD)))
 
 
-class CenterFaceClient(Detector):
-    """CenterFace. Args: ``threshold`` (else ``$CENTERFACE_THRESHOLD``, else 0.35)."""
+class CenterFace:
+    """The network (deepface's ``CenterFace`` class): ``forward`` gives one image's boxes
+    ``(x1, y1, x2, y2, score)`` and landmarks (x, y of five points) in its pixels."""
 
-    def __init__(self, threshold: Optional[float] = None) -> None:
-        self.threshold = threshold  # None: deepface's variable, read at every call
-        self.net = cv2.dnn.readNetFromONNX(weight_utils.download_weights_if_necessary(*WEIGHTS))
+    def __init__(self, weight_path: str) -> None:
+        self.net = cv2.dnn.readNetFromONNX(weight_path)
         self._lock = threading.Lock()  # an OpenCV net holds its input between calls
 
-    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
-        geometry = InputGeometry.for_image(img.shape[0], img.shape[1])
+    def forward(
+        self, img: NDArray[Any], height: int, width: int, threshold: float = 0.5
+    ) -> Tuple[NDArray[np.float32], NDArray[np.float32]]:
+        geometry = InputGeometry.for_image(height, width)
         blob = cv2.dnn.blobFromImage(img, scalefactor=1.0, size=(geometry.width, geometry.height),
                                      mean=(0, 0, 0), swapRB=True, crop=False)
         with self._lock:
             self.net.setInput(blob)
             heatmap, scale, offset, landmarks = self.net.forward(OUTPUTS)
-        boxes, points = decode(heatmap, scale, offset, landmarks, geometry, current_threshold(self.threshold))
+        return decode(heatmap, scale, offset, landmarks, geometry, threshold)
+
+
+class CenterFaceClient(Detector):
+    """CenterFace. Args: ``threshold`` (else ``$CENTERFACE_THRESHOLD``, else 0.35)."""
+
+    def __init__(self, threshold: Optional[float] = None) -> None:
+        self.threshold = threshold  # None: deepface's variable, read at every call
+        self.model = CenterFace(weight_utils.download_weights_if_necessary(*WEIGHTS))
+
+    def detect_faces(self, img: NDArray[Any]) -> List[FacialAreaRegion]:
+        height, width = img.shape[:2]
+        boxes, points = self.model.forward(img, height, width, current_threshold(self.threshold))
         return regions_from_decoded(boxes, points)
 
 

@@ -11,6 +11,7 @@ from deepface.commons.exceptions import MissingDependencyError
 
 PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
 PREDICTOR_URL = "https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2"
+WEIGHTS_URL = PREDICTOR_URL  # deepface's name
 UPSAMPLE_TIMES = 1  # deepface's: the image is upsampled once before scanning
 
 

@@ -1,6 +1,6 @@
 """facenet-pytorch's MTCNN ("fastmtcnn"), with its shipped weights."""
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -57,6 +57,12 @@ class FastMtCnnClient(Detector):
         return results
 
 
+def xyxy_to_xywh(regions: Sequence[float]) -> Tuple[int, int, int, int]:
+    """A box ``(x1, y1, x2, y2)`` as ``(x, y, w, h)`` in whole pixels (deepface's helper)."""
+    x1, y1, x2, y2 = regions[:4]
+    return int(x1), int(y1), int(x2 - x1), int(y2 - y1)
+
+
 def _to_rgb(img: NDArray[Any]) -> NDArray[np.uint8]:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.uint8)
 
@@ -65,10 +71,11 @@ def _to_regions(boxes: Any, probs: Any, points: Any) -> List[FacialAreaRegion]:
     if boxes is None or probs is None or points is None:
         return []
     regions = []
-    for (x1, y1, x2, y2), prob, marks in zip(boxes, probs, points):
+    for box, prob, marks in zip(boxes, probs, points):
+        x, y, w, h = xyxy_to_xywh(box)
         regions.append(
             FacialAreaRegion(
-                x=int(x1), y=int(y1), w=int(x2 - x1), h=int(y2 - y1),
+                x=x, y=y, w=w, h=h,
                 # landmark 0 is on the picture's left: the person's right eye
                 right_eye=(int(marks[0][0]), int(marks[0][1])),
                 left_eye=(int(marks[1][0]), int(marks[1][1])),

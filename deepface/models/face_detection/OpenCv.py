@@ -15,6 +15,9 @@ FACE_CASCADE = "haarcascade_frontalface_default.xml"
 EYE_CASCADE = "haarcascade_eye.xml"
 # opencv 5 wheels ship no cascades; deepface falls back to this public copy.
 CASCADE_URL = "https://github.com/opencv/opencv/raw/4.9.0/data/haarcascades/{file_name}"
+#: deepface's names: the URL pattern, and the cascade files by model name.
+HAARCASCADE_URL = CASCADE_URL
+HAARCASCADE_FILES = {"haarcascade": FACE_CASCADE, "haarcascade_eye": EYE_CASCADE}
 
 # deepface's detection parameters
 FACE_SCALE_FACTOR = 1.1

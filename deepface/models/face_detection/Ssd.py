@@ -20,6 +20,7 @@ PROTOTXT = ("deploy.prototxt",
 CAFFEMODEL = ("res10_300x300_ssd_iter_140000.caffemodel",
               "https://github.com/opencv/opencv_3rdparty/raw/dnn_samples_face_detector_20170830/"
               "res10_300x300_ssd_iter_140000.caffemodel")
+MODEL_URL, WEIGHTS_URL = PROTOTXT[1], CAFFEMODEL[1]  # deepface's names
 INPUT_SIZE = 300
 MIN_CONFIDENCE = 0.90  # deepface's
 MAX_BATCH = 64

@@ -3,6 +3,7 @@
 import os
 import threading
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -234,3 +235,46 @@ def _to_regions(found: Detections) -> List[FacialAreaRegion]:
             )
         )
     return regions
+
+
+# ---------------------------------------------------------------- deepface's names
+
+#: deepface's enum of the YOLO weights: ``YoloModel.V8N.value == (file name, URL)``.
+YoloModel = Enum(  # type: ignore[misc]
+    "YoloModel", {f"V{name[5:].upper()}": (w.file_name, w.url) for name, w in YOLO_MODELS.items()}, module=__name__
+)
+
+
+def model_name_of(model: "YoloModel") -> str:
+    """``YoloModel.V11S`` -> ``"yolov11s"``."""
+    return "yolov" + model.name[1:].lower()
+
+
+class YoloDetectorClient(YoloClient):
+    """deepface's YOLO client, built from a :data:`YoloModel` (this package's keywords follow)."""
+
+    def __init__(self, model: "YoloModel", **options: Any) -> None:
+        super().__init__(model_name_of(model), **options)
+
+
+def _sized(model: "YoloModel") -> type:
+    """deepface's client class of one size, built with no argument (``YoloDetectorClientV8n()``)."""
+
+    def __init__(self: YoloDetectorClient, **options: Any) -> None:
+        YoloDetectorClient.__init__(self, model, **options)
+
+    name = f"YoloDetectorClientV{model.name[1:].lower()}"
+    return type(name, (YoloDetectorClient,), {"__init__": __init__, "__module__": __name__, "__qualname__": name})
+
+
+YoloDetectorClientV8n = _sized(YoloModel.V8N)
+YoloDetectorClientV8m = _sized(YoloModel.V8M)
+YoloDetectorClientV8l = _sized(YoloModel.V8L)
+YoloDetectorClientV11n = _sized(YoloModel.V11N)
+YoloDetectorClientV11s = _sized(YoloModel.V11S)
+YoloDetectorClientV11m = _sized(YoloModel.V11M)
+YoloDetectorClientV11l = _sized(YoloModel.V11L)
+YoloDetectorClientV12n = _sized(YoloModel.V12N)
+YoloDetectorClientV12s = _sized(YoloModel.V12S)
+YoloDetectorClientV12m = _sized(YoloModel.V12M)
+YoloDetectorClientV12l = _sized(YoloModel.V12L)

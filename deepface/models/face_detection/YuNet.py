@@ -15,6 +15,7 @@ from deepface.commons.exceptions import MissingDependencyError
 WEIGHTS = ("face_detection_yunet_2023mar.onnx",
            "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/"
            "face_detection_yunet_2023mar.onnx")
+WEIGHTS_URL = WEIGHTS[1]  # deepface's name
 THRESHOLD_ENV = "yunet_score_threshold"  # the (lower-case) variable deepface reads
 DEFAULT_THRESHOLD = 0.9
 MAX_SIDE = 640  # deepface shrinks larger images to this before detecting

@@ -156,3 +156,6 @@ class MilvusDatabase(Database):
         score = float(hit["distance"])
         distance = 1.0 - min(max(score, -1.0), 1.0) if criteria.l2_normalized else math.sqrt(max(score, 0.0))
         return Neighbour(id=hit["id"], img_name=hit["entity"].get("img_name"), distance=distance)
+
+#: deepface 0.0.103's name for this client.
+MilvusClient = MilvusDatabase

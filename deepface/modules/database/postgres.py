@@ -192,3 +192,8 @@ class PostgresDatabase(Database):
         with self.conn.cursor() as cur:
             cur.execute(query, (*criteria_values(criteria), index_data))
         self.conn.commit()
+
+#: deepface 0.0.103's name for this client.
+PostgresClient = PostgresDatabase
+#: deepface's names for the two table definitions.
+CREATE_EMBEDDINGS_TABLE_SQL, CREATE_EMBEDDINGS_INDEX_TABLE_SQL = CREATE_TABLES

@@ -139,3 +139,6 @@ class QdrantDatabase(Database):
         score = float(hit.score)
         distance = max(0.0, 1.0 - score) if criteria.l2_normalized else score
         return Neighbour(id=hit.id, img_name=(hit.payload or {}).get("img_name"), distance=distance)
+
+#: deepface 0.0.103's name for this client.
+QdrantClient = QdrantDatabase

@@ -185,3 +185,8 @@ class SqliteDatabase(Database):
         """
         with self.conn:
             self.conn.execute(query, (*criteria_values(criteria), sqlite3.Binary(index_data)))
+
+#: deepface 0.0.103's name for this client.
+SqliteClient = SqliteDatabase
+#: deepface's names for the two table definitions.
+CREATE_EMBEDDINGS_TABLE_SQL, CREATE_EMBEDDINGS_INDEX_TABLE_SQL = CREATE_TABLES

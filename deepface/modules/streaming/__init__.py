@@ -66,6 +66,8 @@ from deepface.modules.streaming.compat import (
     IDENTIFIED_IMG_SIZE,
     build_demography_models,
     build_facial_recognition_model,
+    countdown_to_freeze,
+    countdown_to_release,
     extract_facial_areas,
     grab_facial_areas,
     highlight_facial_areas,
@@ -122,6 +124,8 @@ __all__ = [
     # deepface 0.0.103's helpers (see .compat)
     "build_demography_models",
     "build_facial_recognition_model",
+    "countdown_to_freeze",
+    "countdown_to_release",
     "extract_facial_areas",
     "grab_facial_areas",
     "highlight_facial_areas",

@@ -6,11 +6,13 @@ deepface's ``analysis`` drives these one frame and one face at a time; this pack
 this package's annotator (a box, and a label block beside it), not with deepface's
 pictures: ``overlay_identified_face`` labels the box with the identity and does not paste
 the thumbnail, ``overlay_emotion`` names the dominant emotion instead of drawing a bar per
-emotion. deepface's ``countdown_to_freeze`` and ``countdown_to_release`` have no
-counterpart: this package's stream never freezes its window.
+emotion. ``countdown_to_freeze`` and ``countdown_to_release`` draw deepface's counters
+(frames left before the window freezes, seconds left until it moves on), though this
+package's stream never freezes its window.
 """
 
 import os
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -213,6 +215,36 @@ def overlay_age_gender(
 ) -> NDArray[Any]:
     """Label the box with the age and gender (``"31 M"``); ``img``."""
     draw_label(img, [f"{int(apparent_age)} {gender}"], _box(x, y, w, h))
+    return img
+
+
+#: The counters' text: white, OpenCV's plain font.
+COUNTER_COLOR = (255, 255, 255)
+#: The release counter's grey patch in the top left corner (x1, y1, x2, y2).
+RELEASE_PATCH = (10, 10, 90, 50)
+
+
+def countdown_to_freeze(
+    img: NDArray[Any], faces_coordinates: Sequence[FaceCoordinates], frame_threshold: int, num_frames_with_faces: int
+) -> NDArray[Any]:
+    """Write over each face how many frames with faces remain before deepface's stream
+    freezes (large, white); ``img``."""
+    remaining = str(frame_threshold - num_frames_with_faces % frame_threshold)
+    for x, y, w, h, _, _ in faces_coordinates:
+        origin = (int(x + w / 4), int(y + h / 1.5))
+        cv2.putText(img, remaining, origin, cv2.FONT_HERSHEY_SIMPLEX, 4, COUNTER_COLOR, 2)
+    return img
+
+
+def countdown_to_release(img: Optional[NDArray[Any]], tic: float, time_threshold: int) -> Optional[NDArray[Any]]:
+    """Write the whole seconds left of a freeze that began at ``tic`` (``time.time()``) on a
+    grey patch in the top left corner; ``img`` (None stays None: nothing is frozen)."""
+    if img is None:
+        return None
+    seconds_left = int(time_threshold - (time.time() - tic) + 1)
+    x1, y1, x2, y2 = RELEASE_PATCH
+    cv2.rectangle(img, (x1, y1), (x2, y2), (67, 67, 67), cv2.FILLED)
+    cv2.putText(img, str(seconds_left), (40, 40), cv2.FONT_HERSHEY_SIMPLEX, 1, COUNTER_COLOR, 1)
     return img
 
 
