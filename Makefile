@@ -23,7 +23,7 @@ setup: packages oracle upstream-venv
 packages: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install $(TORCH_SPEC)
-	$(BIN)/pip install -e ".[tensorflow,pytorch,yolo,dlib,mediapipe,find,postgres,faiss,qdrant,milvus,api,ray,test]"
+	$(BIN)/pip install -e ".[tensorflow,pytorch,yolo,dlib,mediapipe,find,postgres,faiss,qdrant,milvus,api,grpc,s3,ray,test]"
 	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
 
 $(BIN)/python:

@@ -53,10 +53,17 @@ setup(
         "qdrant": ["qdrant-client>=1.9"],
         "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],
         # the REST API (deepface serve)
-        "api": ["flask>=3", "gunicorn>=22"],
+        "api": ["flask>=3", "flask-cors>=4", "gunicorn>=22", "python-dotenv>=1"],
+        # deepface's gRPC server (deepface.api.src.grpc_server); grpcio-tools generates its
+        # stubs from deepface/api/proto/deepface.proto (protobuf 6-7, as TensorFlow 2.21 pins)
+        "grpc": ["grpcio>=1.60", "grpcio-tools>=1.60", "protobuf>=6.31.1,<8", "python-dotenv>=1"],
+        # find's s3:// datastores (ftp:// needs only the standard library)
+        "s3": ["boto3>=1.34"],
         # scale-out on Ray Data (deepface.ray)
         "ray": ["ray[data]>=2.40", "pandas>=2", "pyarrow>=14"],
-        "test": ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5", "pandas>=2", "pyarrow>=14"],
+        # pyftpdlib and moto's standalone S3 server: the file stores' tests run real servers
+        "test": ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5", "pandas>=2", "pyarrow>=14",
+                 "pyftpdlib>=1.5", "moto[server]>=5"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},
 )
