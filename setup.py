@@ -1,8 +1,10 @@
 """Packaging for the batched, deepface-compatible face analysis library."""
 
+import importlib.util
 import os
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,6 +26,33 @@ def read_version() -> str:
     raise RuntimeError("no __version__ in deepface/__init__.py")
 
 
+class BuildPyWithGrpcStubs(build_py):
+    """Also write the gRPC stubs generated from deepface/api/proto/deepface.proto into the build.
+
+    Needs grpcio-tools in the build environment; without it (or for an editable install) the
+    package keeps its loaders, which generate the stubs on import (deepface/api/proto/generate.py).
+    """
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        generator = _load_stub_generator()
+        try:
+            generator.write_stubs(self.build_lib)
+        except generator.StubGenerationError as err:
+            print(f"deepface: gRPC stubs left to be generated on import ({err})")
+
+
+def _load_stub_generator():
+    """deepface/api/proto/generate.py, loaded by path: the package is not installed yet."""
+    path = os.path.join(HERE, "deepface", "api", "proto", "generate.py")
+    spec = importlib.util.spec_from_file_location("deepface_stub_generator", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 setup(
     name="deepface",
     version=read_version(),
@@ -32,6 +61,8 @@ setup(
     long_description_content_type="text/markdown",
     # the library only: testkit/ (helpers shared by tests/ and scripts/) stays in the checkout
     packages=find_packages(include=["deepface", "deepface.*"]),
+    package_data={"deepface.api.proto": ["deepface.proto"]},
+    cmdclass={"build_py": BuildPyWithGrpcStubs},
     python_requires=">=3.10",
     install_requires=read_requirements("requirements.txt"),
     extras_require={

@@ -31,11 +31,7 @@ from deepface.api.src.modules.core.fields import extract_image_from_request  # n
 blueprint = Blueprint("routes", __name__)
 CONTAINER_KEY = "deepface.api"
 UNAUTHORIZED = {"message": "Invalid or missing authentication token"}
-DATABASE_NOT_CONFIGURED = {
-    "error": "Database connection details must be provided in `DEEPFACE_CONNECTION_DETAILS` "
-    "environment variables (or the database type's own variable, e.g. DEEPFACE_POSTGRES_URI), "
-    "or set DEEPFACE_DATABASE_TYPE=sqlite"
-}
+DATABASE_NOT_CONFIGURED = {"error": service.DATABASE_NOT_CONFIGURED}
 
 Answer = Tuple[Dict[str, Any], int]
 
