@@ -26,9 +26,10 @@ import pytest
 
 from deepface import DeepFace
 from deepface.commons.exceptions import FileStoreError, PathNotFound
-from deepface.modules import filestore
+from deepface.modules import datastore_files, filestore
 from deepface.modules.filestore import FtpFileStore, LocalFileStore, S3FileStore, build_file_store
 from tests.conftest import resize_to_width
+from tests.helpers.oracle import run_oracle_script
 
 pytest.importorskip("pyftpdlib", reason="pyftpdlib is not installed (pip install '.[test]')")
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install '.[s3]')")
@@ -267,6 +268,40 @@ def test_find_over_a_remote_store_equals_a_local_folder(
     )
     again = find_dicts(query, remote_root if kind == "s3" else ftp_folder[0])
     assert [[row["identity"] for row in table] for table in again] == [[row["identity"] for row in table] for table in got]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", ["ftp", "s3"])
+def test_deepface_reads_the_datastore_where_it_writes_it(
+    kind: str, ftp_folder: Tuple[str, Path], s3_prefix: str, tmp_path: Path, jpegs: Dict[str, bytes]
+) -> None:
+    """deepface 0.0.103's own store and loader (the oracle, its own process) find this
+    package's datastore at the same place, list the same identities with the same
+    fingerprints (so its find would embed nothing again), and read every row."""
+    local = tmp_path / "db"
+    lay_out(local, jpegs)
+    store = store_of(kind, ftp_folder, s3_prefix, local)
+    db_path = ftp_folder[0] if kind == "ftp" else s3_prefix
+    query = cv2.imdecode(np.frombuffer(jpegs["img1.jpg"], np.uint8), cv2.IMREAD_COLOR)
+    find_dicts(query, db_path)
+    (name,) = [Path(path).name for path in _datastores(store)]
+    out = run_oracle_script("run_filestore.py", [db_path, name, "npz"], tmp_path, timeout=240)
+    theirs = json.loads(out.split("ORACLE-JSON ", 1)[1])
+    ours = datastore_files.deserialize(store.read_bytes(store.join(name)), "npz")
+    assert theirs["datastore"] == store.join(name)
+    assert theirs["images"] == store.list_images()
+    assert theirs["hashes"] == {image: store.find_hash(image) for image in store.list_images()}
+    assert theirs["rows"] == sorted(ours.identities) and set(ours.identities) == set(theirs["images"])
+
+
+def _datastores(store: filestore.FileStore) -> List[str]:
+    """The datastore files at the store's root (listed through its own client)."""
+    if isinstance(store, LocalFileStore):
+        return [name for name in os.listdir(store.root) if name.startswith("ds_")]
+    if isinstance(store, S3FileStore):
+        listed = store.client.list_objects_v2(Bucket=store.bucket, Prefix=f"{store.prefix}/ds_")
+        return [item["Key"] for item in listed.get("Contents", [])]
+    return [name for name in store._call("list", lambda ftp: ftp.nlst(store.root)) if Path(name).name.startswith("ds_")]
 
 
 def _only_queries(real: Any) -> Any:
