@@ -441,6 +441,19 @@ def test_http_settings_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         os.environ.pop("DEEPFACE_AUTH_TOKEN", None)
 
 
+def test_serve_options_for_cors_and_strict() -> None:
+    import argparse
+
+    from deepface.api.launcher import add_serve_arguments, server_settings
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    args = parser.parse_args(["--cors-origins", "https://a.example", "https://b.example", "--strict"])
+    assert server_settings(args, HttpSettings()) == HttpSettings(("https://a.example", "https://b.example"), True)
+    from_env = HttpSettings(("https://env.example",), True)
+    assert server_settings(parser.parse_args([]), from_env) == from_env  # the environment's, unchanged
+
+
 @pytest.mark.parametrize(
     "body, content_type",
     [("{not json", "application/json"), ("[1, 2]", "application/json"), ("", "text/plain")],
