@@ -190,7 +190,7 @@ def test_messages_over_grpc_default_limit_are_read(stub: Any) -> None:
     big = b"\x00" * (5 * 1024 * 1024)  # over gRPC's default 4 MB, under deepface's 100 MB
     code, details = code_of(stub.Represent, pb.RepresentRequest(img=pb.Image(content=big)), metadata=AUTH)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and str(len(big)) in details
-    assert grpc_server.MAX_MESSAGE_BYTES == 100 * 1024 * 1024
+    assert grpc_server.MAX_MESSAGE_LENGTH == 100 * 1024 * 1024
 
 
 def test_oversize_message_is_resource_exhausted(jpegs: List[bytes]) -> None:
@@ -225,6 +225,15 @@ def test_unexpected_error_is_internal_without_details(
 
 
 # ---------------------------------------------------------------- settings and stubs
+
+
+def test_deepface_helpers() -> None:
+    assert grpc_server.load_image(pb.Image(path="a.jpg")) == "a.jpg"
+    with pytest.raises(ValueError, match="img: content"):
+        grpc_server.load_image(pb.Image(content=b"nope"))
+    request = pb.RepresentRequest(max_faces=0)
+    assert grpc_server.value_or(request, "max_faces", 5) == 0  # set, even to protobuf's default
+    assert grpc_server.value_or(request, "model_name", "VGG-Face") == "VGG-Face"
 
 
 def test_serve_reads_port_and_workers(monkeypatch: pytest.MonkeyPatch) -> None:

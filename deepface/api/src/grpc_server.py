@@ -52,8 +52,8 @@ DEFAULT_MAX_WORKERS = 1
 DEFAULT_HOST = "[::]"
 PORT_VARIABLE = "DEEPFACE_GRPC_PORT"
 WORKERS_VARIABLE = "DEEPFACE_GRPC_MAX_WORKERS"
-#: the largest message either way (gRPC's default of 4 MB is too small for photos)
-MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+#: the largest message either way (gRPC's default of 4 MB is too small for photos); deepface's name
+MAX_MESSAGE_LENGTH = 100 * 1024 * 1024
 #: the service layer's HTTP statuses as gRPC codes
 STATUS_CODES = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -119,6 +119,16 @@ def image_of(message: Any, field: str) -> Any:
     return pixels
 
 
+def load_image(img: Any) -> Any:
+    """deepface's helper: the image of an ``Image`` message (a ``ValueError`` when unusable)."""
+    return image_of(img, "img")
+
+
+def value_or(request: Any, field: str, default: Any) -> Any:
+    """deepface's helper: the request's field when the client set it, else ``default``."""
+    return getattr(request, field) if request.HasField(field) else default
+
+
 def options_of(request: Any, image_fields: Dict[str, str]) -> Dict[str, Any]:
     """The request's option fields that the client set (repeated ones when non-empty)."""
     options = {}
@@ -150,10 +160,11 @@ def to_struct(answer: Dict[str, Any]) -> Struct:
 
 
 class DeepFaceServicer(deepface_pb2_grpc.DeepFaceServiceServicer):  # type: ignore[misc,name-defined]
-    """The RPCs, each through the REST API's service layer."""
+    """The RPCs, each through the REST API's service layer (deepface's constructor)."""
 
-    def __init__(self, services: Container) -> None:
-        self.services = services
+    def __init__(self, variables: Variables, container: Optional[Container] = None) -> None:
+        self.variables = variables
+        self.services = container or Container(variables=variables)
 
     def Represent(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's method names
         return self._serve("Represent", request, context)
@@ -225,7 +236,7 @@ def create_server(
     max_workers: int = DEFAULT_MAX_WORKERS,
     host: str = DEFAULT_HOST,
     variables: Optional[Variables] = None,
-    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    max_message_bytes: int = MAX_MESSAGE_LENGTH,
 ) -> Tuple[grpc.Server, int]:
     """A gRPC server of ``DeepFaceService``, not started yet, and the port it is bound to.
 
@@ -250,7 +261,7 @@ def create_server(
             ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
-    deepface_pb2_grpc.add_DeepFaceServiceServicer_to_server(DeepFaceServicer(services), server)  # type: ignore[attr-defined]
+    deepface_pb2_grpc.add_DeepFaceServiceServicer_to_server(DeepFaceServicer(variables, services), server)  # type: ignore[attr-defined]
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"the gRPC server could not listen on {host}:{port} ({PORT_VARIABLE})")
