@@ -43,6 +43,10 @@ FTP_USER_VARIABLE = "DEEPFACE_FTP_USER"
 FTP_PASSWORD_VARIABLE = "DEEPFACE_FTP_PASSWORD"
 #: S3 error codes meaning "no such object"
 S3_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+#: botocore's errors for a server that cannot be reached (by name: botocore is optional)
+S3_UNREACHABLE_ERRORS = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
 T = TypeVar("T")
 
 
@@ -182,12 +186,11 @@ class S3FileStore(FileStore):
             return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
         listed = self._call("list the images", keys)
-        return sorted(
-            f"s3://{self.bucket}/{key}" for key in listed if posixpath.splitext(key)[1].lower() in image_utils.IMAGE_EXTS
-        )
+        return sorted(f"s3://{self.bucket}/{key}" for key in listed if _is_image_name(key))
 
     def find_hash(self, path: str) -> str:
-        head = self._call(f"read the properties of {path}", lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(path)))
+        key = self._key(path)
+        head = self._call(f"read the properties of {path}", lambda: self.client.head_object(Bucket=self.bucket, Key=key))
         properties = f"{head['ContentLength']}-{head['ETag']}-{head['LastModified']}"
         return hashlib.sha1(properties.encode("utf-8")).hexdigest()
 
@@ -211,8 +214,10 @@ class S3FileStore(FileStore):
         key = self._key(path)
         temporary = f"{key}.part-{uuid.uuid4().hex[:12]}"
         try:
-            self._call(f"upload {path}", lambda: self.client.put_object(Bucket=self.bucket, Key=temporary, Body=self._body(data)))
-            size = self._call(f"check {path}", lambda: self.client.head_object(Bucket=self.bucket, Key=temporary))["ContentLength"]
+            body = self._body(data)
+            self._call(f"upload {path}", lambda: self.client.put_object(Bucket=self.bucket, Key=temporary, Body=body))
+            head = self._call(f"check {path}", lambda: self.client.head_object(Bucket=self.bucket, Key=temporary))
+            size = head["ContentLength"]
             if size != len(data):
                 raise FileStoreError(f"{self.describe()}: {path} upload incomplete ({size} of {len(data)} bytes)")
             source = {"Bucket": self.bucket, "Key": temporary}
@@ -254,7 +259,7 @@ class S3FileStore(FileStore):
         reason = reasons.get(code or "", f"{type(err).__name__}{f' {code}' if code else ''}")
         if isinstance(err, OSError):
             reason = f"the connection failed ({type(err).__name__})"
-        if type(err).__name__ in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
+        if type(err).__name__ in S3_UNREACHABLE_ERRORS:
             reason = f"the server cannot be reached ({type(err).__name__})"
         elif type(err).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
             reason = "no credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
@@ -310,9 +315,9 @@ class FtpFileStore(FileStore):
         self.host = parsed.hostname
         self.port = parsed.port or FTP_DEFAULT_PORT
         self.user = user if user is not None else unquote(parsed.username or os.environ.get(FTP_USER_VARIABLE) or "")
-        self._password = (
-            password if password is not None else unquote(parsed.password or os.environ.get(FTP_PASSWORD_VARIABLE) or "")
-        )
+        if password is None:
+            password = unquote(parsed.password or os.environ.get(FTP_PASSWORD_VARIABLE) or "")
+        self._password = password
         self.root = "/" + unquote(parsed.path).strip("/")
         self.timeout_s = timeout_s
         self._ftp: Optional[ftplib.FTP] = None
@@ -386,7 +391,7 @@ class FtpFileStore(FileStore):
 
     def list_images(self) -> List[str]:
         files = self._call("list the images", lambda ftp: list(_walk(ftp, self.root)))
-        return sorted(self._uri(path) for path in files if posixpath.splitext(path)[1].lower() in image_utils.IMAGE_EXTS)
+        return sorted(self._uri(path) for path in files if _is_image_name(path))
 
     def find_hash(self, path: str) -> str:
         remote = self._path(path)
@@ -443,6 +448,11 @@ class FtpFileStore(FileStore):
             self._connection().delete(remote)
         except (FileStoreError, *ftplib.all_errors):
             logger.debug("%s: no temporary %s to delete", self.describe(), remote)
+
+
+def _is_image_name(path: str) -> bool:
+    """An image by its extension, as deepface lists a remote folder (its content is not read)."""
+    return posixpath.splitext(path)[1].lower() in image_utils.IMAGE_EXTS
 
 
 def _walk(ftp: ftplib.FTP, folder: str) -> Iterator[str]:

@@ -186,7 +186,8 @@ class DeepFaceServicer(deepface_pb2_grpc.DeepFaceServiceServicer):  # type: igno
 
     def _serve(self, name: str, request: Any, context: Any) -> Any:
         try:
-            return deepface_pb2.DeepFaceResponse(result=self._answer(RPCS[name], request, context))  # type: ignore[attr-defined]
+            result = self._answer(RPCS[name], request, context)
+            return deepface_pb2.DeepFaceResponse(result=result)  # type: ignore[attr-defined]
         except Refusal as refusal:
             refused = refusal
         except Exception:  # a bug here: logged, never shown to the client
@@ -261,7 +262,8 @@ def create_server(
             ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
-    deepface_pb2_grpc.add_DeepFaceServiceServicer_to_server(DeepFaceServicer(variables, services), server)  # type: ignore[attr-defined]
+    servicer = DeepFaceServicer(variables, services)
+    deepface_pb2_grpc.add_DeepFaceServiceServicer_to_server(servicer, server)  # type: ignore[attr-defined]
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"the gRPC server could not listen on {host}:{port} ({PORT_VARIABLE})")

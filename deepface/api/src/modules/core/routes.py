@@ -46,7 +46,9 @@ SEARCH_FIELDS = table_fields(verbs.SEARCH)
 BUILD_INDEX_FIELDS = table_fields(verbs.BUILD_INDEX)
 
 
-def request_options(args: RequestArgs, parsers: Mapping[str, Parser], image_fields: Tuple[str, ...] = ()) -> Dict[str, Any]:
+def request_options(
+    args: RequestArgs, parsers: Mapping[str, Parser], image_fields: Tuple[str, ...] = ()
+) -> Dict[str, Any]:
     """The request's options for this endpoint; unknown fields refused under the strict setting."""
     strict = container().settings.strict_fields
     return parse_options(args, parsers, image_fields, strict=strict, endpoint=request.path)
