@@ -23,7 +23,7 @@ setup: packages oracle upstream-venv
 packages: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install $(TORCH_SPEC)
-	$(BIN)/pip install -e ".[tensorflow,pytorch,openvino,yolo,dlib,mediapipe,find,postgres,faiss,qdrant,milvus,api,cli,ray,test]"
+	$(BIN)/pip install -e ".[tensorflow,pytorch,openvino,yolo,dlib,mediapipe,find,postgres,faiss,qdrant,milvus,api,cli,grpc,s3,ray,test]"
 	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
 
 $(BIN)/python:

@@ -120,6 +120,7 @@ SLOW_TESTS = {
     "test_database_benchmark_times_both_packages_and_reports": "the database benchmark end to end",
     "test_analyze_batch_equals_library": "the Emotion model written by the oracle, then built",
     "test_register_then_search_through_sqlite": "register and search through the API with Facenet",
+    "test_analyze_rpc": "the Emotion model written by the oracle, then built (gRPC)",
 }
 #: Detector cases of the batch and thread tests left to `make test`: the fast loop keeps
 #: opencv, mtcnn and yolov8n (torch), which cover looping, native and torch batching.

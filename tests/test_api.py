@@ -18,6 +18,7 @@ import pytest
 
 from deepface import DeepFace
 from deepface.api.src.app import create_app
+from deepface.api.src.dependencies.serving import HttpSettings
 from deepface.api.src.dependencies.variables import Variables
 from tests.conftest import resize_to_width, synthetic_images
 from tests.helpers.oracle import write_random_weights
@@ -315,10 +316,13 @@ def test_paths_and_urls_are_refused_by_default(
     database_fakes: Dict[str, Recorder], image_folder: Path, endpoint: str
 ) -> None:
     app = make_client(database_type="sqlite")
-    for source in [str(image_folder / "allowed" / "face.jpg"), "https://example.com/face.jpg"]:
+    sources = {str(image_folder / "allowed" / "face.jpg"): "DEEPFACE_API_ALLOW_PATHS",
+               "https://example.com/face.jpg": "DEEPFACE_API_ALLOW_URLS"}
+    for source, variable in sources.items():
         response = app.post(endpoint, json={"img": source})
         assert response.status_code == 400, (endpoint, source)
         assert response.json["field"] == "img"
+        assert variable in response.json["error"]  # the refusal says how to allow it
     assert not any(fake.calls for fake in database_fakes.values())
 
 
@@ -364,7 +368,6 @@ BAD_FIELDS = [
     ({"max_faces": 0}, "max_faces"),
     ({"max_faces": "many"}, "max_faces"),
     ({"model_name": 5}, "model_name"),
-    ({"detectr_backend": "opencv"}, "detectr_backend"),
     ({"img": None}, "img"),
     ({"img": 123}, "img"),
     ({"img": ["data:image/jpeg;base64,", 7]}, "img[1]"),
@@ -377,6 +380,78 @@ def test_bad_field_is_400_naming_it(client: Any, uris: List[str], fields: Dict[s
     assert response.status_code == 400
     assert response.json["field"] == field
     assert field in response.json["error"]
+
+
+def test_unknown_field_is_ignored_with_one_warning(
+    client: Any, uris: List[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    expected = client.post("/represent", json={"img": uris[0], **MODEL}).json
+    with caplog.at_level("WARNING", logger="deepface"):
+        for _ in range(2):
+            response = client.post("/represent", json={"img": uris[0], "detectr_backend": "opencv", **MODEL})
+            assert response.status_code == 200, response.json
+            assert response.json == expected  # deepface ignores the field; so does this server
+    warnings = [record.getMessage() for record in caplog.records if "detectr_backend" in record.getMessage()]
+    assert len(warnings) == 1 and "/represent" in warnings[0]
+
+
+def test_strict_server_refuses_unknown_fields(uris: List[str]) -> None:
+    strict = create_app(Variables(), HttpSettings(strict_fields=True)).test_client()
+    response = strict.post("/represent", json={"img": uris[0], "detectr_backend": "opencv"})
+    assert response.status_code == 400
+    assert response.json["field"] == "detectr_backend"
+    assert "detector_backend" in response.json["error"]  # the known fields are listed
+    form = strict.post("/represent", data={"img": (_file(b"x"), "a.jpg"), "nonsense": "1"},
+                       content_type="multipart/form-data")
+    assert form.status_code == 400 and form.json["field"] == "nonsense"
+
+
+@pytest.mark.parametrize(
+    "origins, origin, allowed",
+    [(("*",), "https://app.example", "https://app.example"),  # echoed, as deepface's CORS(app) does (("https://a.example",), "https://a.example", "https://a.example"),
+     (("https://a.example",), "https://b.example", None)],
+)
+def test_cors_headers(origins: tuple, origin: str, allowed: Any) -> None:
+    app = create_app(Variables(), HttpSettings(cors_origins=origins)).test_client()
+    preflight = app.options("/represent", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+    assert preflight.headers.get("Access-Control-Allow-Origin") == allowed
+    answer = app.get("/", headers={"Origin": origin})
+    assert answer.headers.get("Access-Control-Allow-Origin") == allowed
+
+
+def test_http_settings_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert HttpSettings.from_env({}) == HttpSettings(cors_origins=("*",), strict_fields=False)
+    env = {"DEEPFACE_API_CORS_ORIGINS": "https://a.example, https://b.example", "DEEPFACE_API_STRICT": "yes"}
+    assert HttpSettings.from_env(env) == HttpSettings(("https://a.example", "https://b.example"), True)
+    (tmp_path / ".env").write_text("DEEPFACE_AUTH_TOKEN=from-dotenv\nDEEPFACE_API_STRICT=1\n")
+    nested = tmp_path / "work" / "dir"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)  # the nearest .env above the working directory
+    monkeypatch.delenv("DEEPFACE_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("DEEPFACE_API_STRICT", "0")  # the environment wins over the file
+    for name in ("DEEPFACE_DATABASE_TYPE", "DEEPFACE_API_ALLOW_PATHS", "DEEPFACE_API_CORS_ORIGINS"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app().test_client()
+    try:
+        assert app.post("/represent", json={}).status_code == 401  # the token came from .env
+        assert app.post("/represent", json={"nonsense": 1}, headers={"Authorization": "Bearer from-dotenv"}).json[
+            "field"
+        ] == "img"  # not strict: the unknown field is ignored, the missing image named
+    finally:
+        os.environ.pop("DEEPFACE_AUTH_TOKEN", None)
+
+
+def test_serve_options_for_cors_and_strict() -> None:
+    import argparse
+
+    from deepface.api.launcher import add_serve_arguments, server_settings
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    args = parser.parse_args(["--cors-origins", "https://a.example", "https://b.example", "--strict"])
+    assert server_settings(args, HttpSettings()) == HttpSettings(("https://a.example", "https://b.example"), True)
+    from_env = HttpSettings(("https://env.example",), True)
+    assert server_settings(parser.parse_args([]), from_env) == from_env  # the environment's, unchanged
 
 
 @pytest.mark.parametrize(

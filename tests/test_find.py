@@ -120,12 +120,9 @@ def test_unknown_format_and_return_type_are_refused(tmp_path: Path) -> None:
         recognition.find(np.zeros((10, 10, 3), np.uint8), str(tmp_path), distance_metric=lambda a, b: 0)
 
 
-def test_remote_and_missing_folders(tmp_path: Path) -> None:
+def test_unknown_scheme_and_missing_folders(tmp_path: Path) -> None:
+    """(s3:// and ftp:// folders: tests/test_filestore.py, against servers it starts.)"""
     img = np.zeros((10, 10, 3), np.uint8)
-    with pytest.raises(UnimplementedError, match="only local folders"):
-        recognition.find(img, "s3://bucket/prefix")
-    with pytest.raises(UnimplementedError, match="only local folders"):
-        recognition.find(img, "ftp://user:pw@host/path")
     with pytest.raises(ValueError, match="Unsupported db_path scheme"):
         recognition.find(img, "gs://bucket")
     with pytest.raises(PathNotFound, match="does not exist"):

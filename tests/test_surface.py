@@ -24,7 +24,6 @@ from tests.helpers.oracle import run_oracle_script
 
 PACKAGE_DIR = Path(deepface.__file__).resolve().parent
 
-BUILT_ON_H_GRPC = "built on branch h-grpc (issue 26 items 2 and 3)"
 NOT_PROVIDED_DATABASE = "a database_type this package does not provide: DatabaseNotAvailable (issue 21)"
 THIN_ENGINE_MODULE = (
     "deepface's per-engine model modules are thin here: each holds its model's client class "
@@ -33,9 +32,6 @@ THIN_ENGINE_MODULE = (
 
 #: Modules of deepface that this package does not have, by a pattern of their names.
 MISSING_MODULES: Dict[str, str] = {
-    r"deepface\.api\.src\.grpc_server": BUILT_ON_H_GRPC,
-    r"deepface\.api\.proto(\..*)?": BUILT_ON_H_GRPC,
-    r"deepface\.modules\.filestore": BUILT_ON_H_GRPC,
     r"deepface\.modules\.database\.(cassandra|db2|mongo|mssql|mysql|neo4j|oracle|pgvector|pinecone|redis|weaviate)":
         NOT_PROVIDED_DATABASE,
     r"deepface\.models\.(facial_recognition|demography|spoofing)\.(onnx|pytorch|tf)\."

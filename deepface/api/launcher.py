@@ -15,6 +15,7 @@ import logging
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from deepface.api.src.dependencies.serving import HttpSettings, load_env_file
 from deepface.api.src.dependencies.variables import DEFAULT_MAX_REQUEST_MB, Variables, split_names
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"detector built at start (repeatable; default: {DEFAULT_WARM_UP_DETECTOR}, "
         "or $DEEPFACE_FACE_DETECTION_MODELS)",
     )
+    parser.add_argument(
+        "--cors-origins", nargs="+", default=None, metavar="ORIGIN",
+        help="origins answered with CORS headers (default: all; $DEEPFACE_API_CORS_ORIGINS)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", default=None,
+        help="answer 400 for request fields an endpoint does not know (default: ignored "
+        "with a warning; $DEEPFACE_API_STRICT)",
+    )
     parser.add_argument("--no-warm-up", action="store_true", help="build models on first use only")
     parser.add_argument("-v", "--verbose", action="store_true")
 
@@ -100,6 +110,17 @@ def server_variables(args: argparse.Namespace, base: Optional[Variables] = None)
     return dataclasses.replace(base, **changes)
 
 
+def server_settings(args: argparse.Namespace, base: Optional[HttpSettings] = None) -> HttpSettings:
+    """The environment's CORS and strict-field settings, overridden by the command line's options."""
+    base = base or HttpSettings.from_env()
+    changes: Dict[str, Any] = {}
+    if args.cors_origins is not None:
+        changes["cors_origins"] = tuple(args.cors_origins)
+    if args.strict:
+        changes["strict_fields"] = True
+    return dataclasses.replace(base, **changes)
+
+
 def _warm_up_names(given: Optional[List[str]], from_env: Sequence[str], default: str, off: bool) -> tuple:
     if off:
         return ()
@@ -124,7 +145,7 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
-def serve(variables: Variables, options: Dict[str, Any]) -> None:
+def serve(variables: Variables, options: Dict[str, Any], settings: Optional[HttpSettings] = None) -> None:
     """Run gunicorn until it is stopped; each worker builds its own application."""
     from gunicorn.app.base import BaseApplication  # imported here: only a server needs it
 
@@ -137,7 +158,7 @@ def serve(variables: Variables, options: Dict[str, Any]) -> None:
         def load(self) -> Any:
             from deepface.api.src.app import create_app
 
-            return create_app(variables)
+            return create_app(variables, settings or HttpSettings.from_env())
 
     DeepFaceServer().run()
 
@@ -145,13 +166,15 @@ def serve(variables: Variables, options: Dict[str, Any]) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     """Check the options, then serve; exit status 2 for options that cannot work."""
     try:
+        load_env_file()
         variables = server_variables(args)
+        settings = server_settings(args)
         _check_can_serve(variables)
     except (ValueError, ImportError) as error:
         print(f"deepface serve: {error}", file=sys.stderr)
         return EXIT_USAGE
     logger.info("serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
-    serve(variables, gunicorn_options(args))
+    serve(variables, gunicorn_options(args), settings)
     return 0
 
 
@@ -160,7 +183,7 @@ def _check_can_serve(variables: Variables) -> None:
     from deepface.api.src.modules.core.sources import SourcePolicy
 
     SourcePolicy.create(variables.allow_paths, variables.allow_urls)
-    for module in ("flask", "gunicorn"):
+    for module in ("flask", "flask_cors", "gunicorn"):
         try:
             __import__(module)
         except ImportError as err:

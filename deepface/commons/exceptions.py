@@ -15,6 +15,12 @@ class PathNotFound(ValueError):
     """The input path is not found."""
 
 
+class FileStoreError(PathNotFound):
+    """A file store of ``find`` (S3, FTP) cannot be reached, refuses the credentials, lacks
+    the bucket or folder, or did not take a whole upload. The message names the host and
+    the bucket or path, never a password or a secret key."""
+
+
 class FaceNotDetected(ValueError):
     """No face was detected in an input image (``enforce_detection=True``)."""
 

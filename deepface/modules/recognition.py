@@ -1,7 +1,8 @@
 """``find``: the faces of a folder of images that match the faces of query images.
 
 The folder's faces are embedded once and kept in a datastore file beside the images
-(:mod:`deepface.modules.datastore_files`), refreshed on each call: only images added
+(:mod:`deepface.modules.datastore_files`), refreshed on each call; the folder may be local,
+an S3 bucket or an FTP server (:mod:`deepface.modules.filestore`): only images added
 or changed since are embedded, in batches through the shared pipeline. Query images
 (one, or a batch) go through the same pipeline; each query face is compared with every
 stored face in one matrix computation.
@@ -27,8 +28,9 @@ from deepface.commons.exceptions import (
     UnimplementedError,
 )
 from deepface.commons.logger import get_logger
-from deepface.modules import datastore_files
+from deepface.modules import datastore_files, filestore
 from deepface.modules.datastore_files import Representations, StoredFace
+from deepface.modules.filestore import FileStore, LocalFileStore
 from deepface.modules.detection import DEEPFACE_BORDER
 from deepface.modules.pipeline import raise_batch_error
 from deepface.modules.representation import RepresentOptions, iter_represent
@@ -37,7 +39,7 @@ from deepface.options.verbs import FIND, REPRESENT
 
 logger = get_logger(__name__)
 
-#: deepface's remote stores, not available here.
+#: deepface's remote stores (``find`` reads them; ``stream`` only local folders).
 REMOTE_SCHEMES = ("s3", "ftp")
 #: deepface's names for the datastore's columns and formats (written once in datastore_files).
 DATASTORE_STRING_COLUMNS = list(datastore_files.STRING_COLUMNS)
@@ -155,15 +157,15 @@ def find_with(
     """``find`` with its options checked: sync the folder's datastore, embed the queries,
     match them against it."""
     tic = time.time()
-    folder = local_folder(db_path)
+    store = filestore.build_file_store(os.fspath(db_path))
     pretuned = find_threshold(options.model_name, options.distance_metric)
     gallery_options = folder_represent_options(options)
     datastore_name = folder_datastore_name(options)
     gallery = sync_datastore(
-        folder,
-        os.path.join(folder, datastore_name),
+        store,
+        store.join(datastore_name),
         options.datastore_format,
-        embed=pipeline_embedder(gallery_options),
+        embed=pipeline_embedder(gallery_options, store),
         refresh=options.refresh_database,
         silent=options.silent,
     )
@@ -228,8 +230,7 @@ def local_folder(db_path: Union[str, "os.PathLike[str]"]) -> str:
     scheme = path.split("://", 1)[0].lower() if "://" in path else ""
     if scheme in REMOTE_SCHEMES:
         raise UnimplementedError(
-            f"db_path {path!r}: deepface's {scheme} datastores are not available in this package; "
-            "only local folders are (copy the images into a local folder)"
+            f"db_path {scheme}://...: only find reads {scheme} folders; stream needs a local folder"
         )
     if len(scheme) > 1:  # one letter is a Windows drive, as in C://photos
         raise ValueError(f"Unsupported db_path scheme {scheme}. Options: a local folder.")
@@ -267,14 +268,15 @@ def _log_duration(tic: float, silent: bool) -> None:
 
 
 def sync_datastore(
-    folder: str,
+    folder: Union[str, FileStore],
     datastore_path: str,
     datastore_format: str,
     embed: Embedder,
     refresh: bool = True,
     silent: bool = False,
 ) -> Representations:
-    """The datastore of ``folder``, brought up to date with its images when ``refresh``.
+    """The datastore of ``folder`` (a local folder or a :class:`FileStore`), brought up to
+    date with its images when ``refresh``.
 
     Images added or changed since the datastore was written are embedded by ``embed``
     (their rows replace the old ones); rows of removed images are dropped. The file is
@@ -284,23 +286,24 @@ def sync_datastore(
         EmptyDatasource: ``refresh`` and the folder holds no image; or not ``refresh``
             and the datastore is empty.
     """
-    if not os.path.exists(datastore_path):
-        datastore_files.write_datastore(datastore_path, Representations.empty(), datastore_format)
-    stored = datastore_files.read_datastore(datastore_path, datastore_format)
+    store = folder if isinstance(folder, FileStore) else LocalFileStore(folder)
+    if not store.exists(datastore_path):
+        _write(store, datastore_path, Representations.empty(), datastore_format)
+    stored = datastore_files.deserialize(store.read_bytes(datastore_path), datastore_format, datastore_path)
     if not refresh:
         if len(stored) == 0:
             raise EmptyDatasource(f"Nothing is found in {datastore_path}")
         logger.info(
             "Could be some changes in %s not tracked. Set refresh_database to true to assure "
             "that any changes will be tracked.",
-            folder,
+            store.describe(),
         )
         return stored
 
-    images = set(image_utils.yield_images(folder))
+    images = set(store.list_images())
     if not images:
-        raise EmptyDatasource(f"No item found in {folder}")
-    plan = plan_refresh(stored, images, image_utils.find_image_hash)
+        raise EmptyDatasource(f"No item found in {store.describe()}")
+    plan = plan_refresh(stored, images, store.find_hash)
     if not plan:
         return stored
     if not silent:
@@ -312,13 +315,18 @@ def sync_datastore(
         )
     dropped = plan.to_drop
     kept = stored.select(np.array([identity not in dropped for identity in stored.identities], dtype=bool))
-    updated = kept.extend(embed_images(sorted(plan.to_embed), embed, silent))
-    datastore_files.write_datastore(datastore_path, updated, datastore_format)
+    updated = kept.extend(embed_images(sorted(plan.to_embed), embed, silent, store.find_hash))
+    _write(store, datastore_path, updated, datastore_format)
     if not silent:
         logger.info(
             "There are now %d representations in %s", len(updated), os.path.basename(datastore_path)
         )
     return updated
+
+
+def _write(store: FileStore, path: str, representations: Representations, datastore_format: str) -> None:
+    """Write the datastore whole (the store never shows half of it)."""
+    store.write_bytes(path, datastore_files.serialize(representations, datastore_format))
 
 
 def plan_refresh(stored: Representations, images: Set[str], hash_of: Callable[[str], str]) -> RefreshPlan:
@@ -337,10 +345,16 @@ def plan_refresh(stored: Representations, images: Set[str], hash_of: Callable[[s
     )
 
 
-def embed_images(paths: Sequence[str], embed: Embedder, silent: bool = False) -> Representations:
+def embed_images(
+    paths: Sequence[str],
+    embed: Embedder,
+    silent: bool = False,
+    hash_of: Callable[[str], str] = image_utils.find_image_hash,
+) -> Representations:
     """Rows for ``paths``: one per face found, or one without embedding for an image
-    where none was found or that failed (logged; the others go on)."""
-    fingerprints = [image_utils.find_image_hash(path) for path in paths]
+    where none was found or that failed (logged; the others go on). ``hash_of`` gives
+    each image's fingerprint (its store's)."""
+    fingerprints = [hash_of(path) for path in paths]
     faces_of: Dict[int, EmbeddedImage] = {}
     with tqdm(total=len(paths), desc="Finding representations", disable=silent) as progress:
         for image in embed(paths):
@@ -358,13 +372,15 @@ def embed_images(paths: Sequence[str], embed: Embedder, silent: bool = False) ->
     return Representations.from_rows(rows)
 
 
-def pipeline_embedder(options: RepresentOptions) -> Embedder:
+def pipeline_embedder(options: RepresentOptions, store: Optional[FileStore] = None) -> Embedder:
     """An :data:`Embedder` running the shared pipeline: detection and the model's
-    forward pass over many images at once."""
+    forward pass over many images at once. A remote ``store``'s images are read as
+    the pipeline reaches them (bytes, decoded there)."""
 
     def embed(paths: Sequence[str]) -> Iterator[EmbeddedImage]:
+        inputs = paths if store is None else (store.pipeline_input(path) for path in paths)
         # the log names each failed path itself: no input index in the messages
-        for result, faces in iter_represent(paths, options, name_indices=False):
+        for result, faces in iter_represent(inputs, options, name_indices=False):
             yield _embedded_image(result, faces)
 
     return embed

@@ -1,5 +1,7 @@
 """The Flask application: ``create_app()`` as in deepface, configured by environment variables
-(see ``dependencies.variables``) or by a ``Variables`` object.
+(see ``dependencies.variables`` and ``dependencies.serving``; a ``.env`` file of the working
+directory is read first, as deepface does) or by ``Variables`` and ``HttpSettings`` objects.
+Cross-origin requests are answered (flask-cors), from every origin unless narrowed.
 
 Every error answers JSON: a bad field 400 naming it, a missing or wrong token 401, a body
 over the size limit 413, an unknown route 404; an unexpected error 500, logged here with
@@ -10,6 +12,7 @@ from typing import Any, Dict, Optional, Tuple
 
 try:
     from flask import Flask
+    from flask_cors import CORS
     from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 except ImportError as import_err:  # pragma: no cover - depends on the installation
     from deepface.commons.exceptions import MissingDependencyError
@@ -20,6 +23,7 @@ except ImportError as import_err:  # pragma: no cover - depends on the installat
 
 from deepface import __version__
 from deepface.api.src.dependencies.container import Container
+from deepface.api.src.dependencies.serving import HttpSettings, load_env_file
 from deepface.api.src.dependencies.variables import Variables
 from deepface.api.src.modules.core.errors import RequestError
 from deepface.api.src.modules.core.routes import CONTAINER_KEY, blueprint
@@ -31,27 +35,34 @@ MEGABYTE = 1024 * 1024
 ErrorAnswer = Tuple[Dict[str, Any], int]
 
 
-def create_app(variables: Optional[Variables] = None) -> Flask:
+def create_app(variables: Optional[Variables] = None, settings: Optional[HttpSettings] = None) -> Flask:
     """Build the application, its services, and the models to warm up (built here, once).
 
     Args:
         variables: the settings; ``Variables.from_env()`` (deepface's environment
             variables) when None.
+        settings: CORS origins and strict fields; ``HttpSettings.from_env()`` when None.
     """
+    if variables is None or settings is None:
+        load_env_file()
     variables = variables or Variables.from_env()
+    settings = settings or HttpSettings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(variables.max_request_mb * MEGABYTE)
-    services = Container(variables=variables)
+    CORS(app, origins=list(settings.cors_origins))
+    services = Container(variables=variables, settings=settings)
     app.extensions[CONTAINER_KEY] = services
     app.register_blueprint(blueprint)
     _register_error_handlers(app, variables)
     services.model_service.load_models_on_startup()
     logger.info(
-        "DeepFace API v%s ready (auth %s, paths allowed: %s, URLs allowed: %s)",
+        "DeepFace API v%s ready (auth %s, paths allowed: %s, URLs allowed: %s, CORS origins: %s, strict fields: %s)",
         __version__,
         "on" if services.auth_service.is_auth_enabled else "off",
         ", ".join(services.source_policy.allowed_folders) or "none",
         variables.allow_urls,
+        ", ".join(settings.cors_origins),
+        settings.strict_fields,
     )
     return app
 

@@ -8,15 +8,19 @@ library's own default applies: every default is written once, in the options tab
 
 import json
 import numbers
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Set, Tuple
 
 from flask import request
 from werkzeug.datastructures import FileStorage
 
 from deepface.api.src.modules.core.errors import RequestError
 from deepface.commons import image_utils
+from deepface.commons.logger import get_logger
 from deepface.options.table import Option, Table
+
+logger = get_logger(__name__)
 
 Parser = Callable[[str, Any], Any]
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -157,18 +161,46 @@ def table_fields(table: Table, *extra: Option) -> Dict[str, Parser]:
     return {option.name: option_parser(option) for option in (*table, *extra) if option.api}
 
 
-def parse_options(args: RequestArgs, parsers: Mapping[str, Parser], image_fields: Tuple[str, ...] = ()) -> Dict[str, Any]:
-    """The fields of ``parsers`` that the request sends, parsed; any other field is refused."""
+def parse_options(
+    args: RequestArgs,
+    parsers: Mapping[str, Parser],
+    image_fields: Tuple[str, ...] = (),
+    strict: bool = False,
+    endpoint: str = "",
+) -> Dict[str, Any]:
+    """The fields of ``parsers`` that the request sends, parsed.
+
+    Any other field is ignored, as deepface ignores it, with one warning in the log for each
+    endpoint and field name; with ``strict`` it is refused (``RequestError``, a 400).
+    """
     sent = sorted(set(args.values) | set(args.files))
     unknown = [name for name in sent if name not in parsers and name not in image_fields]
-    if unknown:
+    if unknown and strict:
         known = ", ".join(sorted([*image_fields, *parsers]))
         raise RequestError(unknown[0], f"is not a field of this endpoint (known: {known})")
+    if unknown:
+        _warn_unknown(endpoint, unknown)
     return {
         name: parse(name, args.values[name])
         for name, parse in parsers.items()
         if args.values.get(name) is not None
     }
+
+
+_warned_fields: Set[Tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_unknown(endpoint: str, names: List[str]) -> None:
+    """Log each (endpoint, field) once per process: a client repeating it does not flood the log."""
+    with _warned_lock:
+        new = [name for name in names if (endpoint, name) not in _warned_fields]
+        _warned_fields.update((endpoint, name) for name in new)
+    if new:
+        logger.warning(
+            "%s: ignoring field(s) this endpoint does not know: %s (DEEPFACE_API_STRICT=1 refuses them)",
+            endpoint or "request", ", ".join(new),
+        )
 
 
 # ---------------------------------------------------------------- images

@@ -16,7 +16,14 @@ from deepface import __version__
 from deepface.options import verbs
 from deepface.api.src.dependencies.container import Container
 from deepface.api.src.modules.core import service
-from deepface.api.src.modules.core.fields import Parser, image_field, parse_options, read_request, table_fields
+from deepface.api.src.modules.core.fields import (
+    Parser,
+    RequestArgs,
+    image_field,
+    parse_options,
+    read_request,
+    table_fields,
+)
 
 # deepface's helper, kept under its name for code that imports it from here
 from deepface.api.src.modules.core.fields import extract_image_from_request  # noqa: F401
@@ -24,11 +31,7 @@ from deepface.api.src.modules.core.fields import extract_image_from_request  # n
 blueprint = Blueprint("routes", __name__)
 CONTAINER_KEY = "deepface.api"
 UNAUTHORIZED = {"message": "Invalid or missing authentication token"}
-DATABASE_NOT_CONFIGURED = {
-    "error": "Database connection details must be provided in `DEEPFACE_CONNECTION_DETAILS` "
-    "environment variables (or the database type's own variable, e.g. DEEPFACE_POSTGRES_URI), "
-    "or set DEEPFACE_DATABASE_TYPE=sqlite"
-}
+DATABASE_NOT_CONFIGURED = {"error": service.DATABASE_NOT_CONFIGURED}
 
 Answer = Tuple[Dict[str, Any], int]
 
@@ -41,6 +44,14 @@ EXTRACT_FACES_FIELDS = table_fields(verbs.EXTRACT, replace(verbs.RETURN_FACE, ap
 REGISTER_FIELDS = table_fields(verbs.REGISTER)
 SEARCH_FIELDS = table_fields(verbs.SEARCH)
 BUILD_INDEX_FIELDS = table_fields(verbs.BUILD_INDEX)
+
+
+def request_options(
+    args: RequestArgs, parsers: Mapping[str, Parser], image_fields: Tuple[str, ...] = ()
+) -> Dict[str, Any]:
+    """The request's options for this endpoint; unknown fields refused under the strict setting."""
+    strict = container().settings.strict_fields
+    return parse_options(args, parsers, image_fields, strict=strict, endpoint=request.path)
 
 
 def container() -> Container:
@@ -81,7 +92,7 @@ def home() -> str:
 @authenticated
 def represent() -> Answer:
     args = read_request()
-    options = parse_options(args, REPRESENT_FIELDS, ("img",))
+    options = request_options(args, REPRESENT_FIELDS, ("img",))
     return service.represent(img_path=image_field(args, "img"), sources=container().source_policy, **options)
 
 
@@ -89,7 +100,7 @@ def represent() -> Answer:
 @authenticated
 def verify() -> Answer:
     args = read_request()
-    options = parse_options(args, VERIFY_FIELDS, ("img1", "img2"))
+    options = request_options(args, VERIFY_FIELDS, ("img1", "img2"))
     return service.verify(
         img1_path=image_field(args, "img1", allow_embeddings=True),
         img2_path=image_field(args, "img2", allow_embeddings=True),
@@ -102,7 +113,7 @@ def verify() -> Answer:
 @authenticated
 def analyze() -> Answer:
     args = read_request()
-    options = parse_options(args, ANALYZE_FIELDS, ("img",))
+    options = request_options(args, ANALYZE_FIELDS, ("img",))
     return service.analyze(img_path=image_field(args, "img"), sources=container().source_policy, **options)
 
 
@@ -110,7 +121,7 @@ def analyze() -> Answer:
 @authenticated
 def extract_faces() -> Answer:
     args = read_request()
-    options = parse_options(args, EXTRACT_FACES_FIELDS, ("img",))
+    options = request_options(args, EXTRACT_FACES_FIELDS, ("img",))
     return service.extract_faces(img_path=image_field(args, "img"), sources=container().source_policy, **options)
 
 
@@ -119,7 +130,7 @@ def extract_faces() -> Answer:
 @needs_database
 def register() -> Answer:
     args = read_request()
-    options = parse_options(args, REGISTER_FIELDS, ("img",))
+    options = request_options(args, REGISTER_FIELDS, ("img",))
     return service.register(
         img=image_field(args, "img"),
         sources=container().source_policy,
@@ -133,7 +144,7 @@ def register() -> Answer:
 @needs_database
 def search() -> Answer:
     args = read_request()
-    options = parse_options(args, SEARCH_FIELDS, ("img",))
+    options = request_options(args, SEARCH_FIELDS, ("img",))
     return service.search(
         img=image_field(args, "img"),
         sources=container().source_policy,
@@ -146,5 +157,5 @@ def search() -> Answer:
 @authenticated
 @needs_database
 def build_index() -> Answer:
-    options = parse_options(read_request(), BUILD_INDEX_FIELDS)
+    options = request_options(read_request(), BUILD_INDEX_FIELDS)
     return service.build_index(variables=container().variables, **options)

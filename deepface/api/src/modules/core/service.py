@@ -31,6 +31,12 @@ from deepface.commons.logger import get_logger
 logger = get_logger(__name__)
 
 Answer = Tuple[Dict[str, Any], int]
+#: The answer (REST 500, gRPC FAILED_PRECONDITION, as deepface's) when no database is configured.
+DATABASE_NOT_CONFIGURED = (
+    "Database connection details must be provided in `DEEPFACE_CONNECTION_DETAILS` "
+    "environment variables (or the database type's own variable, e.g. DEEPFACE_POSTGRES_URI), "
+    "or set DEEPFACE_DATABASE_TYPE=sqlite"
+)
 #: Errors caused by one input image: reported with the field that carried it.
 IMAGE_ERRORS = (ImgNotFound, FaceNotDetected, SpoofDetected)
 #: Errors of the server's set-up (weights, engines, its database): the client cannot fix them.

@@ -49,8 +49,8 @@ class SourcePolicy:
         if not self.allow_urls:
             raise RequestError(
                 field,
-                "this server does not fetch URLs (start it with --allow-urls); "
-                "send the image as a data:image/...;base64, URI or a multipart file",
+                "this server does not fetch URLs (set DEEPFACE_API_ALLOW_URLS=1 or start it with "
+                "--allow-urls); send the image as a data:image/...;base64, URI or a multipart file",
             )
         return url
 
@@ -58,12 +58,15 @@ class SourcePolicy:
         if not self.allowed_folders:
             raise RequestError(
                 field,
-                "this server does not read files named in requests (start it with "
-                "--allow-paths DIR); send the image as a data:image/...;base64, URI or a multipart file",
+                "this server does not read files named in requests (set DEEPFACE_API_ALLOW_PATHS "
+                "to the folders it may read, or start it with --allow-paths DIR); "
+                "send the image as a data:image/...;base64, URI or a multipart file",
             )
         real = os.path.realpath(path)
         if not any(_is_inside(real, folder) for folder in self.allowed_folders):
-            raise RequestError(field, f"path {path!r} is outside the folders this server may read")
+            raise RequestError(
+                field, f"path {path!r} is outside the folders this server may read (DEEPFACE_API_ALLOW_PATHS)"
+            )
         return real
 
 
