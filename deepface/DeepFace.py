@@ -73,6 +73,7 @@ def represent(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    precision: Optional[str] = None,
 ) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
     """Embed the faces of one image, or of each image of a batch.
 
@@ -98,6 +99,9 @@ def represent(
         batch_size: faces per forward pass of the model, pooled across images (and images
             per call of a detector that batches natively).
         detection_border, detector_options: as in :func:`extract_faces`.
+        precision: the networks' arithmetic: ``fp32`` (default: ``$DEEPFACE_PRECISION``,
+            else ``fp32``, deepface's answers), ``bf16`` on CPUs with AVX-512 BF16 or AMX (faster,
+            drifts: docs/engines.md), ``fp16`` on a GPU.
 
     Returns:
         For one image: a list with one dict per face: ``embedding`` (a list of floats),
@@ -128,6 +132,7 @@ def represent_iter(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    precision: Optional[str] = None,
 ) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
     """Stream any iterable of images through ``represent``, in bounded memory.
 
@@ -155,6 +160,7 @@ def verify(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    precision: Optional[str] = None,
 ) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
     """Do two images show the same person? One pair, or many pairs at once.
 
@@ -174,6 +180,9 @@ def verify(
         anti_spoofing: judge each face with deepface's Fasnet models (batched); an input
             with a face judged fake fails with ``SpoofDetected``.
         batch_size, detection_border, detector_options: as in :func:`represent`.
+        precision: the networks' arithmetic: ``fp32`` (default: ``$DEEPFACE_PRECISION``,
+            else ``fp32``, deepface's answers), ``bf16`` on CPUs with AVX-512 BF16 or AMX (faster,
+            drifts: docs/engines.md), ``fp16`` on a GPU.
 
     Returns:
         A dict (one pair) or a list of dicts (pairs): ``verified``, ``distance``,
@@ -210,6 +219,7 @@ def find(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    precision: Optional[str] = None,
 ) -> Any:
     """Find the faces of ``db_path`` (a folder of images) that match each query face.
 
@@ -249,6 +259,7 @@ def analyze(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    precision: Optional[str] = None,
 ) -> Union[List[Dict[str, Any]], List[List[Dict[str, Any]]]]:
     """Estimate the age, gender, emotion and race of every face.
 
@@ -260,6 +271,9 @@ def analyze(
         anti_spoofing: check each face; a spoof raises ``SpoofDetected``.
         batch_size: faces per forward pass of each attribute model, pooled across images.
         detection_border, detector_options: as in :func:`extract_faces`.
+        precision: the networks' arithmetic: ``fp32`` (default: ``$DEEPFACE_PRECISION``,
+            else ``fp32``, deepface's answers), ``bf16`` on CPUs with AVX-512 BF16 or AMX (faster,
+            drifts: docs/engines.md), ``fp16`` on a GPU.
 
     Returns:
         For one image: one dict per face: ``region`` (the facial area), ``face_confidence``,
@@ -287,6 +301,7 @@ def analyze_iter(
     batch_size: int = DEFAULT_BATCH_SIZE,
     detection_border: Optional[float] = None,
     detector_options: Optional[Dict[str, Any]] = None,
+    precision: Optional[str] = None,
 ) -> Iterator[Tuple[ImageResult, List[Dict[str, Any]]]]:
     """Stream any iterable of images through ``analyze``, in bounded memory.
 

@@ -6,7 +6,7 @@ numbers it gets alone in deepface, which runs every model once per face.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from deepface.commons import image_utils
 from deepface.models.Demography import Demography
@@ -40,17 +40,23 @@ class AnalyzeOptions:
 
     actions: Tuple[str, ...]
     extract: ExtractOptions
+    precision: Optional[str] = None
 
     @property
     def batch_size(self) -> int:
         return self.extract.batch_size
 
     @classmethod
-    def create(cls, actions: Any = ACTIONS, silent: bool = False, **extract: Any) -> "AnalyzeOptions":
+    def create(
+        cls, actions: Any = ACTIONS, silent: bool = False, precision: Optional[str] = None, **extract: Any
+    ) -> "AnalyzeOptions":
         """Options from ``analyze``'s keywords (its table, ``ANALYZE``): ``actions`` checked
         as deepface checks them, the rest as :class:`ExtractOptions` takes them. ``silent``
         changes nothing: this package shows no per-face progress bars."""
-        return cls(actions=check_actions(actions), extract=ExtractOptions(**extract))
+        return cls(
+            actions=check_actions(actions), extract=ExtractOptions(**extract),
+            precision=verbs.precision("precision", precision),
+        )
 
 
 def check_actions(actions: Any) -> Tuple[str, ...]:
@@ -85,7 +91,7 @@ def iter_analyze(
     face as deepface's ``analyze`` returns it; it is empty when ``result.error`` says why
     the input failed (a spoof with ``anti_spoofing`` is a ``SpoofDetected`` error).
     """
-    models = [build_attribute_model(action) for action in options.actions]
+    models = [build_attribute_model(action, options.precision) for action in options.actions]
     detected = detect_usable_faces(imgs, options.extract, name_indices)
     screened = (refuse_spoofs(result, name_indices) for result in detected) if options.extract.anti_spoofing else detected
     analysed = map_faces_in_batches(screened, lambda faces: analyze_faces(models, faces), options.batch_size)
@@ -93,9 +99,11 @@ def iter_analyze(
         yield result, (_responses(result, options) if result.error is None else [])
 
 
-def build_attribute_model(action: str) -> Demography:
-    """The model behind ``action`` (``"age"`` -> ``Age``), built once per process."""
-    return modeling.build_model(task="facial_attribute", model_name=ACTION_MODELS[action])
+def build_attribute_model(action: str, precision: Optional[str] = None) -> Demography:
+    """The model behind ``action`` (``"age"`` -> ``Age``) at ``precision``, built once per process."""
+    return modeling.build_model(
+        task="facial_attribute", model_name=ACTION_MODELS[action], **modeling.precision_options(precision)
+    )
 
 
 # ---------------------------------------------------------------- the model stage

@@ -7,11 +7,12 @@ mediapipe). ``tests/test_threads.py`` checks every detector from many threads.
 """
 
 import importlib
+import inspect
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Hashable, Tuple, TypedDict
+from typing import Any, Dict, Hashable, Optional, Tuple, TypedDict
 
-from deepface.commons import backend_utils
+from deepface.commons import backend_utils, openvino_utils
 from deepface.commons.backend_utils import ONNX, PYTORCH, TENSORFLOW
 from deepface.commons.logger import get_logger
 from deepface.commons.exceptions import UnimplementedError
@@ -181,7 +182,17 @@ def build_model(task: str, model_name: str, **options: Any) -> Any:
 def _build(task: str, model_name: str, options: Dict[str, Any]) -> Any:
     if task == "face_detector":  # detectors take fixed arguments (YOLO's model name)
         return FACE_DETECTORS[model_name].build(**options)
-    return get_model_class(task, model_name)(**options)
+    cls = get_model_class(task, model_name)
+    if "precision" in options and "precision" not in inspect.signature(cls).parameters:
+        raise ValueError(f"{model_name} runs at fp32 only (its engine has no other precision here)")
+    return cls(**options)
+
+
+def precision_options(precision: Optional[str]) -> Dict[str, Any]:
+    """:func:`build_model`'s keywords for a trained network at ``precision`` (default
+    ``DEEPFACE_PRECISION``, else fp32): none at fp32, so every fp32 caller shares one build."""
+    resolved = openvino_utils.resolve_precision(precision)
+    return {} if resolved == openvino_utils.FP32 else {"precision": resolved}
 
 
 def clear_cache() -> None:

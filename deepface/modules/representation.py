@@ -85,7 +85,7 @@ def iter_represent(
     deepface dict per face (``embedding``, ``facial_area``, ``face_confidence``, and
     ``face`` with ``return_face``); it is empty when ``result.error`` says the input failed.
     """
-    model = build_recognition_model(options.model_name)
+    model = build_recognition_model(options.model_name, options.precision)
     detected = detect_usable_faces(imgs, options.extract_options(), name_indices)
     if options.anti_spoofing:
         detected = (refuse_spoofs(result, name_indices) for result in detected)
@@ -94,9 +94,11 @@ def iter_represent(
         yield result, (_responses(result, options) if result.error is None else [])
 
 
-def build_recognition_model(model_name: str) -> FacialRecognition:
-    """The recognition model ``model_name``, built once per process."""
-    return modeling.build_model(task="facial_recognition", model_name=model_name)
+def build_recognition_model(model_name: str, precision: Optional[str] = None) -> FacialRecognition:
+    """The recognition model ``model_name`` at ``precision``, built once per process."""
+    return modeling.build_model(
+        task="facial_recognition", model_name=model_name, **modeling.precision_options(precision)
+    )
 
 
 # ---------------------------------------------------------------- the model stage

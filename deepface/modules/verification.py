@@ -250,7 +250,7 @@ def embed_sides(imgs: Sequence[Any], numbers: Sequence[int], options: VerifyOpti
     """Each input as a :class:`Side`: embeddings given directly (lists) are checked;
     images are embedded together, each distinct image once, in batched passes.
     ``numbers`` says whether each input is an ``img1`` or an ``img2`` (for messages)."""
-    model = build_recognition_model(options.represent.model_name)
+    model = build_recognition_model(options.represent.model_name, options.represent.precision)
     sides: List[Optional[Side]] = [None] * len(imgs)
     to_embed: Dict[Any, List[int]] = {}
     images: List[Any] = []

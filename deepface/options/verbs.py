@@ -10,7 +10,7 @@ command's flags, the REST API's fields and Ray's keywords are made from these ta
 
 from typing import Any, Dict, Tuple
 
-from deepface.commons import image_rules
+from deepface.commons import image_rules, openvino_utils
 from deepface.commons.exceptions import DataTypeError, UnimplementedError
 from deepface.commons.preprocessing import NORMALIZATIONS
 from deepface.options.table import Option, Table
@@ -69,6 +69,13 @@ def actions(name: str, value: Any) -> Tuple[str, ...]:
                 f"Invalid action passed ({action!r})). Valid actions are `emotion`, `age`, `gender`, `race`."
             )
     return tuple(value)
+
+
+def precision(name: str, value: Any) -> Any:
+    """None (the process's precision) or one of ``openvino_utils.PRECISIONS``, any case."""
+    if value is None:
+        return None
+    return openvino_utils.resolve_precision(text(name, value))
 
 
 def detection_border(name: str, value: Any) -> Any:
@@ -165,6 +172,10 @@ THRESHOLD = Option(
     "threshold", "float", None, "distance at or below which faces match (default: the model's)", api=True
 )
 SILENT = Option("silent", "bool", False, "no progress bars or logs")
+PRECISION = Option(
+    "precision", "str", None, "fp32 (default: $DEEPFACE_PRECISION, else fp32), bf16 (AVX-512 BF16/AMX CPUs), fp16 (GPU)",
+    check=precision, cli=True, api=True,
+)  # fmt: skip
 ACTIONS_OPTION = Option(
     "actions", "list", ACTIONS, f"any of {', '.join(ACTIONS)} (default: all four)", ACTIONS,
     check=actions, cli=True, api=True, metavar="ACTION",
@@ -204,14 +215,14 @@ DETECTION = EXTRACT.only(
     "batch_size", "detection_border", "detector_options", verb="detection",
 )  # fmt: skip
 REPRESENT = DETECTION.plus(
-    "represent", MAX_FACES, MODEL_NAME, NORMALIZATION, L2_NORMALIZE, MINMAX_NORMALIZE, RETURN_FACE
+    "represent", MAX_FACES, MODEL_NAME, NORMALIZATION, L2_NORMALIZE, MINMAX_NORMALIZE, RETURN_FACE, PRECISION
 )
-VERIFY = DETECTION.plus("verify", MODEL_NAME, NORMALIZATION, DISTANCE_METRIC, THRESHOLD, SILENT)
+VERIFY = DETECTION.plus("verify", MODEL_NAME, NORMALIZATION, DISTANCE_METRIC, THRESHOLD, SILENT, PRECISION)
 FIND = DETECTION.plus(
     "find", MODEL_NAME, NORMALIZATION, DISTANCE_METRIC, THRESHOLD, SIMILARITY_SEARCH, K, SILENT,
-    REFRESH_DATABASE, DATASTORE_FORMAT, RETURN_TYPE,
+    REFRESH_DATABASE, DATASTORE_FORMAT, RETURN_TYPE, PRECISION,
 )  # fmt: skip
-ANALYZE = DETECTION.plus("analyze", ACTIONS_OPTION, SILENT)
+ANALYZE = DETECTION.plus("analyze", ACTIONS_OPTION, SILENT, PRECISION)
 DATABASE = Table("database", [DATABASE_TYPE, CONNECTION_DETAILS, CONNECTION])
 #: The detection options of the database verbs (deepface's: no border, no detector keywords).
 DATABASE_DETECTION = DETECTION.without("detection_border", "detector_options", verb="database_detection")

@@ -7,8 +7,10 @@ Two ways, one generator:
   the build environment when it has one;
 * at import, for a source checkout, an editable install, or a build without grpcio-tools:
   the two modules of this folder are then small loaders calling :func:`load_module`, which
-  runs protoc (in memory, into a temporary folder) once per process and executes the
-  generated code as the module. Same ``.proto`` and same grpcio-tools: same code.
+  runs protoc (in a child process, into a temporary folder: protoc's C++ crashes inside a
+  process that already holds other protobuf runtimes, TensorFlow's or mediapipe's) once per
+  process and executes the generated code as the module. Same ``.proto`` and same
+  grpcio-tools: same code.
 
 ``python deepface/api/proto/generate.py OUT`` writes the two generated files under
 ``OUT/deepface/api/proto/``. This module imports only the standard library and grpc_tools,
@@ -17,6 +19,7 @@ so that ``setup.py`` can load it by path before the package is installed.
 
 import functools
 import os
+import subprocess
 import sys
 import tempfile
 from typing import Any, Dict, MutableMapping
@@ -25,6 +28,7 @@ PROTO_NAME = "deepface.proto"
 #: the package folder of the stubs, as protoc sees it (so their imports are absolute)
 PACKAGE_PATH = ("deepface", "api", "proto")
 MODULES = ("deepface_pb2", "deepface_pb2_grpc")
+PROTOC_TIMEOUT_S = 120
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
@@ -36,22 +40,23 @@ class StubGenerationError(ImportError):
 @functools.lru_cache(maxsize=1)
 def generate_sources() -> Dict[str, str]:
     """The generated modules' source text, by module name (protoc runs once per process)."""
-    try:
-        import grpc_tools
-        from grpc_tools import protoc
-    except ImportError as err:
+    import importlib.util
+
+    spec = importlib.util.find_spec("grpc_tools")
+    if spec is None or not spec.submodule_search_locations:
         raise StubGenerationError(
             "grpcio-tools is required to generate deepface's gRPC stubs: pip install 'deepface[grpc]'"
-        ) from err
-    includes = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+        )
+    includes = os.path.join(list(spec.submodule_search_locations)[0], "_proto")
     proto = "/".join((*PACKAGE_PATH, PROTO_NAME))
     with tempfile.TemporaryDirectory(prefix="deepface-grpc-") as out:
-        status = protoc.main(
-            ["grpc_tools.protoc", f"-I{SOURCE_ROOT}", f"-I{includes}",
-             f"--python_out={out}", f"--grpc_python_out={out}", proto]
+        done = subprocess.run(
+            [sys.executable, "-m", "grpc_tools.protoc", f"-I{SOURCE_ROOT}", f"-I{includes}",
+             f"--python_out={out}", f"--grpc_python_out={out}", proto],
+            capture_output=True, text=True, timeout=PROTOC_TIMEOUT_S, check=False,
         )
-        if status != 0:
-            raise StubGenerationError(f"protoc failed on {proto} (status {status}); see its message above")
+        if done.returncode != 0:
+            raise StubGenerationError(f"protoc failed on {proto} (status {done.returncode}): {done.stderr.strip()}")
         folder = os.path.join(out, *PACKAGE_PATH)
         sources = {}
         for name in MODULES:
