@@ -15,7 +15,9 @@ from typing import Iterator, List
 import numpy as np
 import pytest
 
+from deepface.models import engines
 from deepface.models.Demography import Demography
+from deepface.models.demography import shared_trunk
 from deepface.models.demography import Age, Gender, Race
 from deepface.models.demography.shared_trunk import (
     forget_plans,
@@ -145,3 +147,23 @@ def test_models_that_never_share_take_their_own_path(
     ages = predict_all([age], faces)
     np.testing.assert_allclose(ages[0], age.predict_batch(faces), rtol=0, atol=TOLERANCE)
     assert predict_all([age], faces[:0])[0].shape == (0,)
+
+
+def test_the_shared_trunk_runs_on_openvino_with_each_model_s_answers(
+    rescaled_home: Path, tmp_path: Path, load_models, faces: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the fastest runtime asked for, the shared trunk and heads run on OpenVINO (the
+    models stay Keras, so their weights can be compared): within 1e-5 of each answer's scale."""
+    names = ["Age", "Gender", "Race"]
+    home = variant_home(rescaled_home, tmp_path, names)
+    for name in ("Gender", "Race"):
+        copy_trunk(weight_path(home, "Age"), weight_path(home, name))
+    monkeypatch.setenv(engines.RUNTIME_ENV_VAR, "fastest")
+    models = load_models(home, names)
+    assert all(model.runner.runtime == "tensorflow" for model in models), "analyze's trunk needs the Keras models"
+    shared = predict_all(models, faces)
+    assert shared_trunk._trunks.get(tuple(models)).runtime == engines.OPENVINO
+    whole = [model.predict_batch(faces) for model in models]
+    for name, got, want in zip(names, shared, whole):
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * scale, err_msg=name)
