@@ -49,6 +49,10 @@ setup(
         "find": ["pandas>=2", "pyarrow>=14"],
         # register/search/identify/build_index backends (sqlite needs nothing)
         "postgres": ["psycopg[binary]>=3.1"],
+        # pgvector < 0.5 loads vectors as numpy arrays, as deepface 0.0.103's client needs
+        "pgvector": ["psycopg[binary]>=3.1", "pgvector>=0.3,<0.5"],
+        "mysql": ["PyMySQL>=1.1"],
+        "redis": ["redis>=5"],
         "faiss": ["faiss-cpu>=1.7.4"],
         "qdrant": ["qdrant-client>=1.9"],
         "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],
@@ -56,6 +60,9 @@ setup(
         "api": ["flask>=3", "gunicorn>=22"],
         # scale-out on Ray Data (deepface.ray)
         "ray": ["ray[data]>=2.40", "pandas>=2", "pyarrow>=14"],
+        # the tests' throw-away PostgreSQL with the pgvector extension (MariaDB and Redis
+        # come from apt: make database-servers)
+        "test-databases": ["pgserver>=0.1.4"],
         "test": ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5", "pandas>=2", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["deepface=deepface.cli:main"]},

@@ -44,7 +44,9 @@ DATABASES: Dict[str, DatabaseSpec] = {
     "mongo": DatabaseSpec("DEEPFACE_MONGO_URI"),
     "weaviate": DatabaseSpec("DEEPFACE_WEAVIATE_URI", is_vector_db=True),
     "neo4j": DatabaseSpec("DEEPFACE_NEO4J_URI", is_vector_db=True, is_graph_db=True),
-    "pgvector": DatabaseSpec("DEEPFACE_POSTGRES_URI", is_vector_db=True),
+    "pgvector": DatabaseSpec(
+        "DEEPFACE_POSTGRES_URI", is_vector_db=True, client=f"{_PACKAGE}.pgvector:PgvectorDatabase"
+    ),
     "pinecone": DatabaseSpec("DEEPFACE_PINECONE_API_KEY", is_vector_db=True),
     "oracle": DatabaseSpec("DEEPFACE_ORACLE_URI"),
     "mssql": DatabaseSpec("DEEPFACE_MSSQL_URI"),
