@@ -34,6 +34,7 @@ COMMON = {"model_name": MODEL, "detector_backend": "opencv"}
 GALLERY_SIZE = 40
 QUERIES = 6
 DISTANCE_TOLERANCE = 1e-5
+CONFIDENCE_TOLERANCE = 0.02
 #: search keywords both packages run on both databases of each kind
 SEARCHES: List[Dict[str, Any]] = [
     {"similarity_search": True, "k": 5},
@@ -161,7 +162,8 @@ def assert_same_search(theirs: List[List[Dict[str, Any]]], ours: List[List[Dict[
         for their_row, our_row in zip(their_rows, our_rows):
             for key, value in their_row.items():
                 if key in ("distance", "confidence"):
-                    assert our_row[key] == pytest.approx(value, abs=DISTANCE_TOLERANCE * 100), f"{where}: {key}"
+                    tolerance = DISTANCE_TOLERANCE if key == "distance" else CONFIDENCE_TOLERANCE
+                    assert our_row[key] == pytest.approx(value, abs=tolerance), f"{where}: {key}"
                 else:
                     assert our_row[key] == value, f"{where}: {key}"
 

@@ -21,7 +21,7 @@ from testkit.database_servers import (
     start_pgvector_cluster,
 )
 
-KINDS = ("pgvector", "redis", "mysql")
+KINDS = ("pgvector", "redis")
 REDIS_DATABASES = 16
 
 
@@ -78,7 +78,8 @@ Gallery = Dict[str, List[Dict[str, Any]]]
 
 def patch_embeddings(monkeypatch: pytest.MonkeyPatch, gallery: Gallery) -> None:
     """This package's detection + model stage, answered from ``gallery`` (image name ->
-    faces with ``embedding``, ``face``, ``facial_area``), as the oracle script answers deepface's."""
+    faces with ``embedding``, ``face``, ``facial_area``; embeddings L2-normalised when asked),
+    as the oracle script answers deepface's."""
     import numpy as np  # pylint: disable=import-outside-toplevel
 
     from deepface.modules import datastore  # pylint: disable=import-outside-toplevel
@@ -87,10 +88,15 @@ def patch_embeddings(monkeypatch: pytest.MonkeyPatch, gallery: Gallery) -> None:
     def iter_represent(images: List[Any], options: Any, name_indices: bool = True) -> Iterator[Tuple[Any, Any]]:
         for index, name in enumerate(images):
             faces = [
-                {"embedding": list(face["embedding"]), "facial_area": dict(face["facial_area"]),
+                {"embedding": unit(face["embedding"]) if options.l2_normalize else list(face["embedding"]),
+                 "facial_area": dict(face["facial_area"]),
                  "face": np.asarray(face["face"], dtype=np.float64), "face_confidence": 1.0}
                 for face in gallery[name]
             ]  # fmt: skip
             yield ImageResult(index=index, source=name), faces
+
+    def unit(vector: List[float]) -> List[float]:
+        values = np.asarray(vector, dtype=np.float64)
+        return (values / np.linalg.norm(values)).tolist()
 
     monkeypatch.setattr(datastore, "iter_represent", iter_represent)

@@ -4,7 +4,8 @@ the tests: its whole datastore logic and database clients run, only the face mod
     PYTHONPATH=.oracle DEEPFACE_HOME=DIR python tests/oracle/run_database_embeddings.py REQUEST.json OUT.json
 
 REQUEST.json: ``{"dimension": N, "gallery": {image name: [face, ...]}, "operations": [...]}``,
-each face ``{"embedding": [...], "face": nested list, "facial_area": {...}}``, each operation
+each face ``{"embedding": [...], "face": nested list, "facial_area": {...}}`` (the embedding
+is L2-normalised when an operation asks for it), each operation
 ``{"op": "register" | "search" | "identify", "args": [...], "kwargs": {...}}`` whose images
 are names of the gallery. deepface's ``__get_embeddings`` (detection + model) is replaced
 by a look-up of those faces, and ``build_model``, which deepface's pgvector client calls only
@@ -34,12 +35,17 @@ def fake_embeddings(gallery: Dict[str, List[Dict[str, Any]]]) -> Any:
     """deepface's ``__get_embeddings``, answered from ``gallery``: one flat list of faces
     with ``img_index``, as deepface's represent gives them."""
 
-    def get_embeddings(img: Any, return_face: bool = True, **_: Any) -> List[Dict[str, Any]]:
+    def get_embeddings(
+        img: Any, return_face: bool = True, l2_normalize: bool = False, **_: Any
+    ) -> List[Dict[str, Any]]:
         images = img if isinstance(img, list) else [img]
         faces = []
         for index, name in enumerate(images):
             for face in gallery[name]:
-                entry = {"embedding": face["embedding"], "facial_area": face["facial_area"], "img_index": index}
+                embedding = np.asarray(face["embedding"], dtype=np.float64)
+                if l2_normalize:
+                    embedding = embedding / np.linalg.norm(embedding)
+                entry = {"embedding": embedding.tolist(), "facial_area": face["facial_area"], "img_index": index}
                 if return_face:
                     entry["face"] = np.asarray(face["face"], dtype=np.float64)
                 faces.append(entry)

@@ -51,7 +51,7 @@ DATABASES: Dict[str, DatabaseSpec] = {
     "oracle": DatabaseSpec("DEEPFACE_ORACLE_URI"),
     "mssql": DatabaseSpec("DEEPFACE_MSSQL_URI"),
     "db2": DatabaseSpec("DEEPFACE_DB2_URI"),
-    "redis": DatabaseSpec("DEEPFACE_REDIS_URI"),
+    "redis": DatabaseSpec("DEEPFACE_REDIS_URI", client=f"{_PACKAGE}.redis:RedisDatabase"),
     "cassandra": DatabaseSpec("DEEPFACE_CASSANDRA_URI"),
     "mysql": DatabaseSpec("DEEPFACE_MYSQL_URI"),
 }
