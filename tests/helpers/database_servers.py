@@ -21,7 +21,7 @@ from testkit.database_servers import (
     start_pgvector_cluster,
 )
 
-KINDS = ("pgvector", "redis")
+KINDS = ("pgvector", "redis", "mysql")
 REDIS_DATABASES = 16
 
 

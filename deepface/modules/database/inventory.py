@@ -53,7 +53,7 @@ DATABASES: Dict[str, DatabaseSpec] = {
     "db2": DatabaseSpec("DEEPFACE_DB2_URI"),
     "redis": DatabaseSpec("DEEPFACE_REDIS_URI", client=f"{_PACKAGE}.redis:RedisDatabase"),
     "cassandra": DatabaseSpec("DEEPFACE_CASSANDRA_URI"),
-    "mysql": DatabaseSpec("DEEPFACE_MYSQL_URI"),
+    "mysql": DatabaseSpec("DEEPFACE_MYSQL_URI", client=f"{_PACKAGE}.mysql:MysqlDatabase"),
 }
 
 AVAILABLE = tuple(name for name, spec in DATABASES.items() if spec.client is not None)
