@@ -137,6 +137,7 @@ def test_ci_runs_exactly_the_two_documented_commands() -> None:
     makefile = (REPO_DIR / "Makefile").read_text(encoding="utf-8")
     setup_rule = re.search(r"^setup:(.*)$", makefile, re.MULTILINE)
     assert setup_rule and "oracle" in setup_rule.group(1), "make setup must install the oracle the tests need"
+    assert "database-servers" in setup_rule.group(1), "make setup must install the servers the database tests start"
 
 
 def test_conftest_tables_name_existing_test_modules() -> None:
