@@ -8,7 +8,7 @@ Import ``database_servers`` (the session fixture) into a test module, then
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -20,6 +20,7 @@ from testkit.database_servers import (
     redis_missing,
     start_pgvector_cluster,
 )
+from testkit.fake_embeddings import Gallery, patch_this_package
 
 KINDS = ("pgvector", "redis", "mysql")
 REDIS_DATABASES = 16
@@ -73,30 +74,8 @@ def database_servers() -> Iterator[DatabaseServers]:
         servers.stop()
 
 
-Gallery = Dict[str, List[Dict[str, Any]]]
-
-
 def patch_embeddings(monkeypatch: pytest.MonkeyPatch, gallery: Gallery) -> None:
-    """This package's detection + model stage, answered from ``gallery`` (image name ->
-    faces with ``embedding``, ``face``, ``facial_area``; embeddings L2-normalised when asked),
-    as the oracle script answers deepface's."""
-    import numpy as np  # pylint: disable=import-outside-toplevel
-
-    from deepface.modules import datastore  # pylint: disable=import-outside-toplevel
-    from deepface.modules.pipeline import ImageResult  # pylint: disable=import-outside-toplevel
-
-    def iter_represent(images: List[Any], options: Any, name_indices: bool = True) -> Iterator[Tuple[Any, Any]]:
-        for index, name in enumerate(images):
-            faces = [
-                {"embedding": unit(face["embedding"]) if options.l2_normalize else list(face["embedding"]),
-                 "facial_area": dict(face["facial_area"]),
-                 "face": np.asarray(face["face"], dtype=np.float64), "face_confidence": 1.0}
-                for face in gallery[name]
-            ]  # fmt: skip
-            yield ImageResult(index=index, source=name), faces
-
-    def unit(vector: List[float]) -> List[float]:
-        values = np.asarray(vector, dtype=np.float64)
-        return (values / np.linalg.norm(values)).tolist()
-
-    monkeypatch.setattr(datastore, "iter_represent", iter_represent)
+    """This package's detection + model stage answered from ``gallery`` (image name -> faces
+    with ``embedding``, ``face``, ``facial_area``; embeddings L2-normalised when asked), as
+    the oracle script answers deepface's (``testkit.fake_embeddings``)."""
+    patch_this_package(gallery, monkeypatch.setattr)

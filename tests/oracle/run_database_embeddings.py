@@ -9,16 +9,18 @@ is L2-normalised when an operation asks for it), each operation
 ``{"op": "register" | "search" | "identify", "args": [...], "kwargs": {...}}`` whose images
 are names of the gallery. deepface's ``__get_embeddings`` (detection + model) is replaced
 by a look-up of those faces, and ``build_model``, which deepface's pgvector client calls only
-to learn the embedding's length, by an object of that length. OUT.json: each answer
+to learn the embedding's length, by an object of that length (``testkit.fake_embeddings``,
+appended to ``sys.path`` after upstream deepface). OUT.json: each answer
 (searches with ``return_type="dict"``), numpy scalars as Python values.
 """
 
 import json
 import sys
-from types import SimpleNamespace
-from typing import Any, Dict, List
+from pathlib import Path
+from typing import Any
 
-import numpy as np
+# testkit/ (shared with this package's tests) from the checkout, after upstream deepface
+sys.path.append(str(Path(__file__).resolve().parents[2]))
 
 
 def plain(value: Any) -> Any:
@@ -31,41 +33,14 @@ def plain(value: Any) -> Any:
     return value
 
 
-def fake_embeddings(gallery: Dict[str, List[Dict[str, Any]]]) -> Any:
-    """deepface's ``__get_embeddings``, answered from ``gallery``: one flat list of faces
-    with ``img_index``, as deepface's represent gives them."""
-
-    def get_embeddings(
-        img: Any, return_face: bool = True, l2_normalize: bool = False, **_: Any
-    ) -> List[Dict[str, Any]]:
-        images = img if isinstance(img, list) else [img]
-        faces = []
-        for index, name in enumerate(images):
-            for face in gallery[name]:
-                embedding = np.asarray(face["embedding"], dtype=np.float64)
-                if l2_normalize:
-                    embedding = embedding / np.linalg.norm(embedding)
-                entry = {"embedding": embedding.tolist(), "facial_area": face["facial_area"], "img_index": index}
-                if return_face:
-                    entry["face"] = np.asarray(face["face"], dtype=np.float64)
-                faces.append(entry)
-        if not faces:
-            raise ValueError("No embeddings were detected in the provided image(s).")
-        return faces
-
-    return get_embeddings
-
-
 def main(request_file: str, out_file: str) -> None:
-    import deepface.modules.database.pgvector as pgvector_module
-    import deepface.modules.datastore as datastore
     from deepface import DeepFace
+
+    from testkit.fake_embeddings import patch_deepface
 
     with open(request_file, encoding="utf-8") as handle:
         request = json.load(handle)
-    setattr(datastore, "__get_embeddings", fake_embeddings(request["gallery"]))
-    dimension = request["dimension"]
-    pgvector_module.build_model = lambda **_: SimpleNamespace(output_shape=dimension)
+    patch_deepface(request["gallery"], request["dimension"])
     answers = []
     for operation in request["operations"]:
         function = getattr(DeepFace, operation["op"])
