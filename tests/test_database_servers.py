@@ -93,11 +93,11 @@ def search_plan(kind: str, databases: Dict[str, Any]) -> List[Tuple[str, Dict[st
 
 
 def writes(kind: str, details: Any) -> List[Tuple[str, Dict[str, Any]]]:
-    """The registers (plain and L2-normalised) and faiss indexes a database needs for SEARCHES."""
+    """The registers (plain and L2-normalised) and indexes a database needs for SEARCHES: the
+    faiss index (mysql, redis), or pgvector's HNSW index (deepface: nothing to build; this
+    package: deepface's index, which deepface then finds in place)."""
     ops = [("register", {**COMMON, **database(kind, details), "l2_normalize": norm}) for norm in (False, True)]
-    if kind != "pgvector":  # pgvector indexes by itself; the others keep deepface's faiss index
-        ops += [("build_index", {**COMMON, **database(kind, details), "l2_normalize": norm}) for norm in (False, True)]
-    return ops
+    return ops + [("build_index", {**COMMON, **database(kind, details), "l2_normalize": norm}) for norm in (False, True)]
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +295,21 @@ def test_eight_threads_register_and_search_at_once(
     rows = stored_rows(kind, details)
     assert len({row.id for row in rows}) == len(rows) == 7 + THREADS * PER_THREAD
     assert sorted(row.img_name for row in rows if row.img_name.startswith("thread")) == sorted(sum(names, []))
+
+
+@pytest.mark.parametrize("small_database", ["pgvector"], indirect=True)
+def test_build_index_on_pgvector_creates_deepfaces_hnsw_index(small_database: Tuple[str, Any]) -> None:
+    import psycopg
+
+    kind, details = small_database
+    table = "embeddings_facenet_opencv_aligned_raw"
+    listing = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE '%%hnsw%%'"
+    with psycopg.connect(details) as conn:
+        assert conn.execute(listing, (table,)).fetchall() == []  # exact search until an index is built
+    DeepFace.build_index(**COMMON, **database(kind, details))
+    DeepFace.build_index(**COMMON, **database(kind, details))  # once only
+    with psycopg.connect(details) as conn:
+        ((name, definition),) = conn.execute(listing, (table,)).fetchall()
+    assert name == f"{table}_euclidean_idx" and "vector_l2_ops" in definition
+    found = DeepFace.search(STORED[2:3], **COMMON, **database(kind, details), search_method="ann", return_type="dict")
+    assert found[0][0][0]["img_name"] == STORED[2]

@@ -467,15 +467,21 @@ def check_comparable(stored: StoredEmbedding, identity_id: Any, criteria: Criter
 def build_index(**keywords: Any) -> None:
     """Build or extend the faiss HNSW index of one criteria set, stored in the database's
     ``embeddings_index`` table (see ``DeepFace.build_index``; ``keywords``: its options, the
-    table ``BUILD_INDEX``). Vector databases index by themselves: nothing to do."""
+    table ``BUILD_INDEX``). Vector databases index by themselves (nothing to do), except
+    pgvector, whose HNSW index (deepface's, which deepface creates with each table) it creates."""
     options = BuildIndexOptions(**keywords)
-    if spec_of(options.database_type).is_vector_db:
+    spec = spec_of(options.database_type)
+    if spec.is_vector_db and not spec.builds_index:
         logger.info("%s indexes by itself: no index to build", options.database_type)
         return
-    faiss_index.import_faiss()
+    if not spec.is_vector_db:
+        faiss_index.import_faiss()
     criteria = criteria_of(options)
     client = connect(options.database_type, options.connection_details, options.connection)
     try:
+        if spec.is_vector_db:
+            client.build_native_index(criteria)
+            return
         index_data = extended_index(client, criteria, options.batch_size, options.max_neighbors_per_node)
         if index_data is not None:
             client.save_index(criteria, index_data)

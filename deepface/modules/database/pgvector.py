@@ -7,16 +7,17 @@ searched by the other. Rows go in with ``COPY``, one transaction per call. A bat
 query vectors is one statement (a ``LATERAL`` join over the query list): euclidean
 ``<->``, or cosine ``<=>`` for L2-normalised vectors, as deepface measures them.
 
-Unlike deepface, this package creates no HNSW index, so its searches are exact; a table
-that has one (deepface creates it with the table, or a user builds one) is searched
-through it, approximately, as deepface searches it.
+Unlike deepface, this package creates no HNSW index with a table, so its searches are
+exact; ``build_index`` creates deepface's (same name and definition), and a table that has
+one (deepface creates it with the table) is searched through it, approximately, as deepface
+searches it.
 """
 
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from deepface.commons.exceptions import DimensionMismatchError, MissingDependencyError
+from deepface.commons.exceptions import DimensionMismatchError, EmptyDatasource, MissingDependencyError
 from deepface.commons.logger import get_logger
 from deepface.modules.database.postgres import connect_postgres, import_psycopg
 from deepface.modules.database.types import (
@@ -58,7 +59,7 @@ CREATE_TABLE = """
 #: The nearest rows of every query vector, in one statement.
 NEAREST = """
     SELECT q.ord, hit.id, hit.img_name, hit.distance
-    FROM (SELECT v::vector AS vec, ord FROM unnest(%s::text[]) WITH ORDINALITY AS u(v, ord)) AS q
+    FROM unnest(%s::vector[]) WITH ORDINALITY AS q(vec, ord)
     CROSS JOIN LATERAL (
         SELECT e.id, e.img_name, e.embedding {op} q.vec AS distance
         FROM {table} AS e
@@ -226,6 +227,22 @@ class PgvectorDatabase(Database):
         row = rows[0]
         stored = Criteria(model_name=row[2], detector_backend=row[3], aligned=bool(row[4]), l2_normalized=bool(row[5]))
         return StoredEmbedding(id=row[0], img_name=row[1], embedding=as_array(row[6]).tolist(), criteria=stored)
+
+    def build_native_index(self, criteria: Criteria) -> None:
+        """deepface's HNSW index of the criteria's table (cosine ops for L2-normalised
+        vectors, euclidean otherwise), unless it exists."""
+        table = table_name(criteria)
+        if self._stored_length(table) is None:
+            raise EmptyDatasource(f"no embeddings found in the database for {criteria.describe()}: register faces first")
+        kind, ops = ("cosine", "vector_cosine_ops") if criteria.l2_normalized else ("euclidean", "vector_l2_ops")
+        statement = self.sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (embedding {})").format(
+            self.sql.Identifier(f"{table}_{kind}_idx"), self.sql.Identifier(table), self.sql.SQL(ops)
+        )
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SCHEMA_LOCK, table))
+            cur.execute(statement)
+        self.conn.commit()
+        logger.info("built the HNSW index of pgvector table %s", table)
 
     def nearest(self, vectors: Sequence[List[float]], criteria: Criteria, limit: int) -> List[List[Neighbour]]:
         table = table_name(criteria)

@@ -123,6 +123,11 @@ class Database(ABC):
         """Insert or replace the serialized faiss index of ``criteria`` (relational backends)."""
         raise NotImplementedError(f"{type(self).__name__} keeps no faiss index: it indexes by itself")
 
+    def build_native_index(self, criteria: Criteria) -> None:
+        """Create the approximate index ``nearest`` then searches through (vector backends
+        whose search is exact until one exists)."""
+        raise NotImplementedError(f"{type(self).__name__} indexes by itself")
+
     def nearest(self, vectors: Sequence[List[float]], criteria: Criteria, limit: int) -> List[List[Neighbour]]:
         """The ``limit`` nearest stored faces of each vector, closest first (vector backends)."""
         raise NotImplementedError(f"{type(self).__name__} has no native nearest-neighbour search")
