@@ -52,7 +52,7 @@ setup(
         # pgvector < 0.5 loads vectors as numpy arrays, as deepface 0.0.103's client needs
         "pgvector": ["psycopg[binary]>=3.1", "pgvector>=0.3,<0.5"],
         "mysql": ["PyMySQL>=1.1"],
-        "redis": ["redis>=5"],
+        "redis": ["redis[hiredis]>=5"],
         "faiss": ["faiss-cpu>=1.7.4"],
         "qdrant": ["qdrant-client>=1.9"],
         "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],

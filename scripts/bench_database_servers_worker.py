@@ -79,7 +79,7 @@ def main(request: Dict[str, Any]) -> None:
     stored, names = request["stored"], data["names"]
     for start in range(0, stored, FILL_CHUNK):
         DeepFace.register(names[start : min(start + FILL_CHUNK, stored)], **database)
-    if "ann" in request["methods"] and request["database_type"] != "pgvector":
+    if "ann" in request["methods"]:  # faiss (mysql, redis), HNSW (pgvector: deepface made it with the table)
         DeepFace.build_index(**database)
     search = {**database, "k": request["k"], "return_type": "dict"}
     for method in request["methods"]:  # warm-up: clients, tables, indexes, caches

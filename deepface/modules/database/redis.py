@@ -11,7 +11,7 @@ package is searched by the other (prefix ``deepface``):
 
 A batch is stored by one Lua script, atomically: every uniqueness key is checked before
 anything is written, so a failed batch leaves nothing. A search reads every embedding of a
-criteria set in two round trips (the ids, then one pipeline of ``HMGET``).
+criteria set with one script (one round trip, one reply).
 """
 
 import json
@@ -63,6 +63,22 @@ for i = 1, n do
     at = at + 1 + 2 * width
 end
 return {}
+"""
+
+
+#: Every face of a criteria set in one reply: KEYS[1] = the criteria's sorted set, ARGV[1]
+#: = the prefix of the record keys. Returns id, img_name, embedding for each, flat.
+FETCH_ALL = """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local values = redis.call('HMGET', ARGV[1] .. id, 'img_name', 'embedding')
+    if values[2] then
+        out[#out + 1] = id
+        out[#out + 1] = values[1] or ''
+        out[#out + 1] = values[2]
+    end
+end
+return out
 """
 
 
@@ -126,6 +142,7 @@ class RedisDatabase(Database):
         self.owns_connection = connection is None
         self.conn = connection if connection is not None else self._connect(connection_details)
         self.store_batch = self.conn.register_script(STORE_BATCH)
+        self.fetch_criteria = self.conn.register_script(FETCH_ALL)
 
     def _connect(self, details: Any) -> Any:
         if not isinstance(details, (str, dict)) or not details:
@@ -185,19 +202,16 @@ class RedisDatabase(Database):
         raise duplicate_error(find_duplicates(records, stored))
 
     def fetch_all(self, criteria: Criteria) -> List[StoredEmbedding]:
-        ids = [int(identity) for identity in self.conn.zrange(self._key("criteria", criteria_suffix(criteria)), 0, -1)]
-        if not ids:
+        """Every face of ``criteria`` in id order, read by one script (one round trip, one
+        reply): a pipeline of one ``HMGET`` per face costs the client more than the server."""
+        flat = self.fetch_criteria(keys=[self._key("criteria", criteria_suffix(criteria))],
+                                   args=[self._key("embedding", "")])  # fmt: skip
+        if not flat:
             return []
-        pipe = self.conn.pipeline(transaction=False)
-        for identity in ids:
-            pipe.hmget(self._key("embedding", identity), ["img_name", "embedding"])
-        stored = []
-        for identity, (img_name, embedding) in zip(ids, pipe.execute()):
-            if embedding is None:
-                continue  # removed by hand: deepface skips it too
-            vector = np.frombuffer(embedding, dtype=EMBEDDING_DTYPE)
-            stored.append(StoredEmbedding(id=identity, img_name=text(img_name), embedding=vector, criteria=criteria))
-        return stored
+        ids, names, blobs = flat[0::3], flat[1::3], flat[2::3]
+        matrix = np.frombuffer(b"".join(blobs), dtype=EMBEDDING_DTYPE).reshape(len(ids), -1)
+        return [StoredEmbedding(id=int(identity), img_name=text(name), embedding=vector, criteria=criteria)
+                for identity, name, vector in zip(ids, names, matrix)]  # fmt: skip
 
     def fetch_one(self, identity_id: Any, criteria: Criteria) -> Optional[StoredEmbedding]:
         identity = as_id(identity_id)
