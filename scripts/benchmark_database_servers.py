@@ -30,6 +30,7 @@ KINDS = ("pgvector", "mysql", "redis")
 #: Targets of issue 21: batched search of this package over deepface 0.0.103's.
 TARGETS = {"pgvector": 3.0, "mysql": 2.0, "redis": 2.0}
 SECTION = "database-servers"
+TAGS = {UPSTREAM: "theirs", OURS: "ours"}
 PREAMBLE = """## Database servers: pgvector, MySQL (MariaDB), Redis
 
 How to reproduce: `make setup` (the servers and the oracle), then `make bench-database-servers`
@@ -102,25 +103,38 @@ def summary(values: List[float]) -> Tuple[float, str]:
     return median, f"{median:.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
+HEADER = [
+    "| database | operation | deepface 0.0.103 s | this package s | speed-up | target | correct (deepface / ours) |",
+    "|---|---|---|---|---|---|---|",
+]
+
+
 def render(args: argparse.Namespace, results: Dict[str, Dict[str, List[Dict]]], versions: Dict[str, str],
-           load: Tuple[str, str]) -> str:
-    lines = [PREAMBLE.format(command=command_line("benchmark_database_servers.py", sys.argv[1:]), **vars(args)), ""]
+           load: Tuple[str, str]) -> str:  # fmt: skip
+    command = command_line("benchmark_database_servers.py", sys.argv[1:])
+    lines = [PREAMBLE.format(command=command, **vars(args)), ""]
     lines += [f"- {kind}: {versions[kind]}" for kind in args.kinds]
-    lines += [f"- clients: {client_versions()}; Python {platform.python_version()}, {platform.machine()}, "
-              f"{os.cpu_count()} CPUs", f"- load (`uptime`) before: {load[0]}", f"- load after: {load[1]}", ""]
-    lines += ["| database | operation | deepface 0.0.103 s | this package s | speed-up | target | correct (deepface / ours) |",
-              "|---|---|---|---|---|---|---|"]
+    machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
+    lines += [f"- clients: {client_versions()}; {machine}", f"- load (`uptime`) before: {load[0]}",
+              f"- load after: {load[1]}", "", *HEADER]  # fmt: skip
     for kind in args.kinds:
-        theirs, ours = results[kind][UPSTREAM], results[kind][OURS]
-        for operation in ("register", *args.methods):
-            their_median, their_text = summary([run[operation] for run in theirs])
-            our_median, our_text = summary([run[operation] for run in ours])
-            target = f">= {TARGETS[kind]:g}x" if operation == "exact" or (operation == "ann" and kind == "pgvector") else ""
-            correct = "" if operation == "register" else (
-                f"{theirs[-1][f'{operation}_correct']} / {ours[-1][f'{operation}_correct']} of {args.queries}")
-            name = "register" if operation == "register" else f"search {operation}"
-            lines.append(f"| {kind} | {name} | {their_text} | {our_text} | {their_median / our_median:.1f}x | {target} | {correct} |")
+        lines += [row(args, kind, operation, results[kind]) for operation in ("register", *args.methods)]
     return "\n".join(lines) + "\n"
+
+
+def row(args: argparse.Namespace, kind: str, operation: str, runs: Dict[str, List[Dict]]) -> str:
+    """One operation's line: both packages' medians (range), the speed-up, the target of a search."""
+    theirs, ours = runs[UPSTREAM], runs[OURS]
+    their_median, their_text = summary([run[operation] for run in theirs])
+    our_median, our_text = summary([run[operation] for run in ours])
+    if operation == "register":
+        name, target, correct = "register", "", ""
+    else:
+        name, target = f"search {operation}", f">= {TARGETS[kind]:g}x"
+        key = f"{operation}_correct"
+        correct = f"{theirs[-1][key]} / {ours[-1][key]} of {args.queries}"
+    speed_up = f"{their_median / our_median:.1f}x"
+    return f"| {kind} | {name} | {their_text} | {our_text} | {speed_up} | {target} | {correct} |"
 
 
 def uptime() -> str:
@@ -139,9 +153,9 @@ def main() -> None:
         versions = server_versions(cluster, mariadb, redis_server)
         redis_base = redis_server.url.rsplit("/", 1)[0]
         details = {
-            "pgvector": {UPSTREAM: cluster.create_database("bench_theirs"), OURS: cluster.create_database("bench_ours")},
-            "mysql": {UPSTREAM: mariadb.create_database("bench_theirs"), OURS: mariadb.create_database("bench_ours")},
-            "redis": {UPSTREAM: f"{redis_base}/1", OURS: f"{redis_base}/2"},
+            "pgvector": {package: cluster.create_database(f"bench_{tag}") for package, tag in TAGS.items()},
+            "mysql": {package: mariadb.create_database(f"bench_{tag}") for package, tag in TAGS.items()},
+            "redis": {package: f"{redis_base}/{number}" for number, package in enumerate(TAGS, start=1)},
         }
         results = {kind: measure(args, kind, details[kind], scratch) for kind in args.kinds}
     finally:

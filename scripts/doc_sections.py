@@ -37,7 +37,10 @@ def kept_sections(path: Path) -> str:
     """Every named section of ``path`` (empty when none), to append to a rewritten file."""
     if not path.exists():
         return ""
-    found = re.findall(r"<!-- section: (.+?) -->", path.read_text(encoding="utf-8"))
     text = path.read_text(encoding="utf-8")
-    blocks = [match.group(0).rstrip("\n") + "\n" for name in found for match in [section_pattern(name).search(text)] if match]
-    return "".join("\n" + block for block in blocks)
+    blocks = []
+    for name in re.findall(r"<!-- section: (.+?) -->", text):
+        match = section_pattern(name).search(text)
+        if match:
+            blocks.append("\n" + match.group(0).rstrip("\n") + "\n")
+    return "".join(blocks)

@@ -193,8 +193,8 @@ class MariadbServer(LocalServer):
             f"CREATE DATABASE IF NOT EXISTS {MYSQL_DATABASE};\n"
         )
         done = subprocess.run(
-            [str(MARIADB_INSTALL_DB), "--no-defaults", f"--datadir={self.data}", "--auth-root-authentication-method=normal",
-             "--skip-test-db", *user],
+            [str(MARIADB_INSTALL_DB), "--no-defaults", f"--datadir={self.data}",
+             "--auth-root-authentication-method=normal", "--skip-test-db", *user],
             capture_output=True, text=True, timeout=120, check=False, cwd=self.root,
         )  # fmt: skip
         if done.returncode != 0:

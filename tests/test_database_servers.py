@@ -97,7 +97,8 @@ def writes(kind: str, details: Any) -> List[Tuple[str, Dict[str, Any]]]:
     faiss index (mysql, redis), or pgvector's HNSW index (deepface: nothing to build; this
     package: deepface's index, which deepface then finds in place)."""
     ops = [("register", {**COMMON, **database(kind, details), "l2_normalize": norm}) for norm in (False, True)]
-    return ops + [("build_index", {**COMMON, **database(kind, details), "l2_normalize": norm}) for norm in (False, True)]
+    indexes = [("build_index", {**COMMON, **database(kind, details), "l2_normalize": norm}) for norm in (False, True)]
+    return ops + indexes
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,8 @@ def shared(database_servers: Any, tmp_path_factory: pytest.TempPathFactory) -> D
         request, out = root / "request.json", root / "answers.json"
         request.write_text(json.dumps({"dimension": DIMENSION, "gallery": GALLERY, "operations": operations}))
         run_oracle_script("run_database_embeddings.py", [str(request), str(out)], root, timeout=300)
-        answers = iter(answer for answer, op in zip(json.loads(out.read_text()), operations) if op["op"] in ("search", "identify"))
+        everything = zip(json.loads(out.read_text()), operations)
+        answers = iter(answer for answer, op in everything if op["op"] in ("search", "identify"))
         results: Dict[str, List[Tuple[str, Any, Any]]] = {}
         for kind in KINDS:
             results[kind] = []
@@ -224,7 +226,9 @@ def stored_rows(kind: str, details: Any, l2_normalize: bool = False) -> List[Any
 
 
 @pytest.fixture
-def small_database(database_servers: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Tuple[str, Any]:  # noqa: F811
+def small_database(  # noqa: F811
+    database_servers: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Tuple[str, Any]:
     """(kind, details) of a database holding the first 5 stored images."""
     kind = request.param
     details = database_servers.fresh(kind, "faults")
@@ -234,7 +238,7 @@ def small_database(database_servers: Any, monkeypatch: pytest.MonkeyPatch, reque
 
 
 @pytest.mark.parametrize("small_database", KINDS, indirect=True)
-def test_a_failed_batch_leaves_none_of_its_rows(small_database: Tuple[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_batch_leaves_none_of_its_rows(small_database: Tuple[str, Any]) -> None:
     kind, details = small_database
     before = stored_rows(kind, details)
     batch = STORED[10:20] + [STORED[3]]  # the last face is stored already: the batch fails

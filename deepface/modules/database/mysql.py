@@ -84,6 +84,7 @@ INSERT_EMBEDDINGS = (
     "INSERT INTO embeddings (img_name, face, face_shape, model_name, detector_backend, aligned, "
     "l2_normalized, embedding, face_hash, embedding_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+INSERT_INDEX_CHUNK = "INSERT INTO embeddings_index_chunks (index_id, chunk, data) VALUES (%s, %s, %s)"
 CRITERIA_FILTER = "model_name = %s AND detector_backend = %s AND aligned = %s AND l2_normalized = %s"
 
 
@@ -114,7 +115,8 @@ def connect_options(details: Any) -> Dict[str, Any]:
             options["database"] = parsed.path.strip("/")
         return options
     raise DatabaseConnectionError(
-        f"mysql connection_details must be a mysql:// URI or a dict of pymysql.connect keywords, not {type(details).__name__}"
+        "mysql connection_details must be a mysql:// URI or a dict of pymysql.connect keywords, "
+        f"not {type(details).__name__}"
     )
 
 
@@ -167,8 +169,10 @@ class MysqlDatabase(Database):
             with self.conn.cursor() as cur:
                 cur.execute(query, params)
                 rows = list(cur.fetchall())
-        finally:
-            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
         return rows
 
     def _stored_length(self, criteria: Criteria) -> Optional[int]:
@@ -201,7 +205,8 @@ class MysqlDatabase(Database):
     def _stored_keys(self, records: Sequence[NewEmbedding]) -> Set[Tuple[str, str]]:
         hashes = sorted({record.face_hash for record in records})
         placeholders = ", ".join(["%s"] * len(hashes))
-        rows = self._query(f"SELECT face_hash, embedding_hash FROM embeddings WHERE face_hash IN ({placeholders})", hashes)
+        query = f"SELECT face_hash, embedding_hash FROM embeddings WHERE face_hash IN ({placeholders})"
+        rows = self._query(query, hashes)
         return {(row[0], row[1]) for row in rows}
 
     def fetch_all(self, criteria: Criteria) -> List[StoredEmbedding]:
@@ -264,7 +269,7 @@ class MysqlDatabase(Database):
                 chunks = [(index_id, number, index_data[start : start + INDEX_CHUNK_BYTES])
                           for number, start in enumerate(range(0, len(index_data), INDEX_CHUNK_BYTES))]  # fmt: skip
                 for chunk in chunks:  # one statement per chunk: each stays under max_allowed_packet
-                    cur.execute("INSERT INTO embeddings_index_chunks (index_id, chunk, data) VALUES (%s, %s, %s)", chunk)
+                    cur.execute(INSERT_INDEX_CHUNK, chunk)
             self.conn.commit()
         except BaseException:
             self.conn.rollback()

@@ -13,7 +13,7 @@ one (deepface creates it with the table) is searched through it, approximately, 
 searches it.
 """
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -191,7 +191,7 @@ class PgvectorDatabase(Database):
                     vector_text(record.embedding), record.face_hash, record.embedding_hash,
                 ))  # fmt: skip
 
-    def _stored_keys(self, groups: Any) -> set:
+    def _stored_keys(self, groups: Dict[Criteria, List[NewEmbedding]]) -> Set[Tuple[str, str]]:
         keys = set()
         for criteria, group in groups.items():
             table = table_name(criteria)
@@ -209,7 +209,9 @@ class PgvectorDatabase(Database):
             return []
         query = self.sql.SQL("SELECT id, img_name, embedding FROM {} ORDER BY id").format(self.sql.Identifier(table))
         rows = self._query(query, binary=True)
-        return [StoredEmbedding(id=row[0], img_name=row[1], embedding=as_array(row[2]), criteria=criteria) for row in rows]
+        return [
+            StoredEmbedding(id=row[0], img_name=row[1], embedding=as_array(row[2]), criteria=criteria) for row in rows
+        ]
 
     def fetch_one(self, identity_id: Any, criteria: Criteria) -> Optional[StoredEmbedding]:
         table = table_name(criteria)
@@ -233,7 +235,7 @@ class PgvectorDatabase(Database):
         vectors, euclidean otherwise), unless it exists."""
         table = table_name(criteria)
         if self._stored_length(table) is None:
-            raise EmptyDatasource(f"no embeddings found in the database for {criteria.describe()}: register faces first")
+            raise EmptyDatasource(f"no embeddings stored for {criteria.describe()}: register faces first")
         kind, ops = ("cosine", "vector_cosine_ops") if criteria.l2_normalized else ("euclidean", "vector_l2_ops")
         statement = self.sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (embedding {})").format(
             self.sql.Identifier(f"{table}_{kind}_idx"), self.sql.Identifier(table), self.sql.SQL(ops)

@@ -80,7 +80,8 @@ def connect_postgres(psycopg: Any, database_type: str, details: Any) -> Any:
         try:
             options = psycopg.conninfo.conninfo_to_dict(details)
         except psycopg.ProgrammingError as error:
-            raise DatabaseConnectionError(f"{database_type} connection_details is not a valid URI / DSN: {error}") from None
+            message = f"{database_type} connection_details is not a valid URI / DSN: {error}"
+            raise DatabaseConnectionError(message) from None
         extra = {} if "connect_timeout" in options else {"connect_timeout": CONNECT_TIMEOUT_S}
         arguments: Tuple[Any, ...] = (details,)
     elif isinstance(details, dict):
@@ -120,7 +121,9 @@ class PostgresDatabase(Database):
     def __init__(self, connection_details: Any = None, connection: Any = None) -> None:
         self.psycopg = import_psycopg()
         self.owns_connection = connection is None
-        self.conn = connection if connection is not None else connect_postgres(self.psycopg, "postgres", connection_details)
+        if connection is None:
+            connection = connect_postgres(self.psycopg, "postgres", connection_details)
+        self.conn = connection
         with self.conn.cursor() as cur:
             for statement in CREATE_TABLES:
                 cur.execute(statement)
