@@ -50,15 +50,17 @@ def build_gallery(request: Dict[str, Any]) -> Dict[str, Any]:
         face = gallery[names[pick]][0]
         noisy = np.asarray(face["embedding"]) + rng.normal(scale=0.05, size=request["dimension"])
         queries.append(f"query_{number:03d}.jpg")
-        gallery[queries[-1]] = [{**face, "embedding": noisy.tolist()}]
+        area = {**face["facial_area"], "x": number}  # answers name their query face by target_x
+        gallery[queries[-1]] = [{**face, "embedding": noisy.tolist(), "facial_area": area}]
     return {"gallery": gallery, "names": names, "queries": queries, "expected": [names[p] for p in picks]}
 
 
-def top_names(answer: List[Any], upstream: bool) -> List[Any]:
-    """The closest stored name of each query face (deepface: one list per face; this
-    package: one list per image, of one list per face)."""
+def top_names(answer: List[Any], upstream: bool) -> Dict[int, Any]:
+    """The closest stored name of each query face that has a hit, by query number (its
+    ``target_x``): deepface gives one list per face and drops faces without hits from ann
+    answers; this package one list per image, of one list per face."""
     faces = answer if upstream else [face for image in answer for face in image]
-    return [rows[0]["img_name"] if rows else None for rows in faces]
+    return {rows[0]["target_x"]: rows[0]["img_name"] for rows in faces if rows}
 
 
 def timed(call: Any) -> Any:
@@ -94,7 +96,7 @@ def main(request: Dict[str, Any]) -> None:
             seconds, answer = timed(lambda: DeepFace.search(data["queries"], **search, search_method=method))
             found = top_names(answer, upstream)
             run[method] = seconds
-            run[f"{method}_correct"] = sum(a == b for a, b in zip(found, data["expected"]))
+            run[f"{method}_correct"] = sum(found.get(i) == name for i, name in enumerate(data["expected"]))
         runs.append(run)
     print("BENCH-JSON " + json.dumps({"module": DeepFace.__file__, "runs": runs}))
 

@@ -46,16 +46,21 @@ the faiss index where the database type keeps one (MySQL, Redis; untimed), searc
 - `register`: `DeepFace.register(<{register:,} new images>, model_name="Facenet", ...)`, one call;
 - `search exact` / `search ann`: `DeepFace.search(<{queries} query images>, k={k},
   search_method=..., return_type="dict")`, one call each; every query is a noisy copy of a
-  stored face, and both packages must find it (`correct`).
+  stored face. `correct`: how many query faces have that face as their closest hit (ann is
+  approximate: an HNSW index over random vectors misses some).
 
 deepface 0.0.103 stores 100 rows per transaction and searches face by face (`exact`: every
 stored embedding fetched, then a Python loop over them per query face; `ann` on pgvector:
 one SQL query per face through the HNSW index that deepface creates with its table; `ann`
-on MySQL/Redis: the faiss index, one query per face). This package writes a batch in one
-transaction (pgvector: `COPY`; MySQL: multi-row `INSERT`; Redis: one Lua script) and ranks
-all query faces at once: `exact` fetches the embeddings once and ranks with numpy; `ann` on
-pgvector is one SQL statement for all faces (a `LATERAL` join), exact over its own table
-(this package creates no HNSW index), on MySQL/Redis one faiss call.
+on MySQL/Redis: the faiss index, one query per face, then one look-up of names per face).
+This package writes a batch in one transaction (pgvector: `COPY`; MySQL: multi-row
+`INSERT`; Redis: one Lua script) and ranks all query faces at once: `exact` fetches the
+embeddings once and ranks with numpy; `ann` on pgvector is one SQL statement for all faces
+(a `LATERAL` join) through deepface's HNSW index, which `build_index` creates on this
+package's table before the timed calls (without it the search is exact, and slower); on
+MySQL/Redis one faiss call and one look-up of names. In `ann` both packages run the same
+index searches, so batching saves only the round trips and the per-face work around them;
+a pgvector `register` also updates the HNSW index.
 
 Each figure: the median of the rounds, in seconds (min-max); speed-up = deepface / this
 package. The stored count grows by {register:,} each round (same for both packages).
