@@ -274,3 +274,8 @@ class MysqlDatabase(Database):
         except BaseException:
             self.conn.rollback()
             raise
+
+
+#: deepface 0.0.103's names for the client and its statements.
+MySqlClient = MysqlDatabase
+CREATE_EMBEDDINGS_TABLE_SQL, CREATE_EMBEDDINGS_INDEX_TABLE_SQL, CREATE_EMBEDDINGS_INDEX_CHUNKS_TABLE_SQL = CREATE_TABLES

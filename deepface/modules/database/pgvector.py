@@ -259,3 +259,7 @@ class PgvectorDatabase(Database):
         for ordinal, identity, img_name, distance in self._query(query, ([vector_text(v) for v in vectors], limit)):
             hits[ordinal - 1].append(Neighbour(id=identity, img_name=img_name, distance=float(distance)))
         return hits
+
+
+#: deepface 0.0.103's name for the client.
+PGVectorClient = PgvectorDatabase

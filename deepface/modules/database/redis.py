@@ -245,3 +245,7 @@ class RedisDatabase(Database):
         pipe.hset(key, mapping={"index_data": index_data, "updated_at": now})
         pipe.hsetnx(key, "created_at", now)
         pipe.execute()
+
+
+#: deepface 0.0.103's name for the client.
+RedisClient = RedisDatabase
