@@ -14,20 +14,37 @@ DETECTOR ?= mtcnn
 # when they are there already, and reinstalls when ORACLE_PACKAGES changes.
 ORACLE_STAMP := $(ORACLE_DIR)/.installed
 
-.PHONY: setup packages oracle test test-fast demo bench bench-recognition bench-analyze bench-database clean
+.PHONY: setup packages oracle database-servers test test-fast demo bench bench-recognition bench-analyze bench-database bench-database-servers clean
 
 # Everything the package, its engines and the tests need, the oracle and the upstream
 # pull request's tool environment (tests/test_upstream_pr.py) included.
-setup: packages oracle upstream-venv
+setup: packages oracle upstream-venv database-servers
 
 packages: $(BIN)/python
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install $(TORCH_SPEC)
-	$(BIN)/pip install -e ".[tensorflow,pytorch,openvino,yolo,dlib,mediapipe,find,postgres,faiss,qdrant,milvus,api,cli,grpc,s3,ray,test]"
+	$(BIN)/pip install -e ".[tensorflow,pytorch,openvino,yolo,dlib,mediapipe,find,postgres,pgvector,mysql,redis,faiss,qdrant,milvus,api,cli,grpc,s3,ray,test,test-databases]"
 	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+# The servers the database tests start by themselves (tests/test_database_servers.py):
+# MariaDB 10.11 for database_type="mysql" and redis-server 7, from Debian, installed (as
+# root, without starting them as services) only when missing. PostgreSQL with pgvector
+# comes from the pgserver wheel (the test-databases extra).
+DATABASE_SERVER_PACKAGES ?= mariadb-server:/usr/sbin/mariadbd redis-server:/usr/bin/redis-server
+
+database-servers:
+	@missing=""; for entry in $(DATABASE_SERVER_PACKAGES); do \
+		package=$${entry%%:*}; program=$${entry#*:}; \
+		[ -x "$$program" ] || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "database-servers: mariadb-server and redis-server already installed"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "database-servers: missing$$missing; run as root: apt-get install -y$$missing" >&2; exit 1; \
+	else echo "database-servers: installing$$missing (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 oracle: $(BIN)/python
 	@if [ "$$(cat $(ORACLE_STAMP) 2>/dev/null)" = "$(ORACLE_PACKAGES)" ]; then \
@@ -79,6 +96,12 @@ DATABASE_BENCH_ARGS ?= --photos 12 --queries 50 --repeats 3 --output docs/benchm
 
 bench-database:
 	$(BIN)/python scripts/benchmark_database.py $(DATABASE_BENCH_ARGS)
+
+# pgvector, MariaDB and Redis servers started here: the database part of register and search.
+DATABASE_SERVERS_BENCH_ARGS ?= --stored 20000 --register 1000 --queries 64 --repeats 3 --output docs/benchmarks-database.md
+
+bench-database-servers:
+	$(BIN)/python scripts/benchmark_database_servers.py $(DATABASE_SERVERS_BENCH_ARGS)
 
 clean:
 	rm -rf crops faces.jsonl .pytest_cache

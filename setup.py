@@ -82,6 +82,10 @@ setup(
         "find": ["pandas>=2", "pyarrow>=14"],
         # register/search/identify/build_index backends (sqlite needs nothing)
         "postgres": ["psycopg[binary]>=3.1"],
+        # pgvector < 0.5 loads vectors as numpy arrays, as deepface 0.0.103's client needs
+        "pgvector": ["psycopg[binary]>=3.1", "pgvector>=0.3,<0.5"],
+        "mysql": ["PyMySQL>=1.1"],
+        "redis": ["redis[hiredis]>=5"],
         "faiss": ["faiss-cpu>=1.7.4"],
         "qdrant": ["qdrant-client>=1.9"],
         "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],
@@ -96,6 +100,9 @@ setup(
         "s3": ["boto3>=1.34"],
         # scale-out on Ray Data (deepface.ray)
         "ray": ["ray[data]>=2.40", "pandas>=2", "pyarrow>=14"],
+        # the tests' throw-away PostgreSQL with the pgvector extension (MariaDB and Redis
+        # come from apt: make database-servers)
+        "test-databases": ["pgserver>=0.1.4"],
         # pyftpdlib and moto's standalone S3 server: the file stores' tests run real servers
         "test": ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5", "pandas>=2", "pyarrow>=14",
                  "pyftpdlib>=1.5", "moto[server]>=5"],

@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from benchmark import PATH_OPTIONS, REPO, SHARED_FACES, command_line, device_note, portable_path  # beside this script
 from benchmark_recognition import OURS, UPSTREAM, ensure_weights, run_json_worker  # beside this script
+from doc_sections import kept_sections  # beside this script
 
 from testkit.postgres_cluster import PostgresCluster, missing_requirement
 
@@ -385,7 +386,7 @@ def write_report(args: argparse.Namespace, argv: Sequence[str], results: Results
     if args.output:
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(header + body, encoding="utf-8")
+        output.write_text(header + body + kept_sections(output), encoding="utf-8")  # other benchmarks' sections
         print(f"wrote {output}")
     return body
 

@@ -35,10 +35,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def missing_requirement() -> Optional[str]:
+def missing_requirement(pg_bin: Path = PG_BIN) -> Optional[str]:
     """Why a cluster cannot be started here (a sentence), or None when it can."""
-    if not (PG_BIN / "initdb").is_file() or not (PG_BIN / "pg_ctl").is_file():
-        return f"needs PostgreSQL's initdb and pg_ctl in {PG_BIN} (apt-get install postgresql)"
+    if not (pg_bin / "initdb").is_file() or not (pg_bin / "pg_ctl").is_file():
+        return f"needs PostgreSQL's initdb and pg_ctl in {pg_bin} (apt-get install postgresql)"
     try:
         import psycopg  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
     except ImportError:
@@ -51,7 +51,8 @@ def missing_requirement() -> Optional[str]:
 class PostgresCluster:
     """One cluster: ``start()`` gives its URI, ``stop()`` stops it and removes its folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, pg_bin: Path = PG_BIN) -> None:
+        self.pg_bin = pg_bin
         self.root = Path(tempfile.mkdtemp(prefix="deepface-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -78,10 +79,10 @@ class PostgresCluster:
     def start(self) -> str:
         if self.as_root:
             shutil.chown(self.root, user=SERVER_USER, group=SERVER_USER)
-        self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", SERVER_USER, "-A", "trust",
+        self._run([str(self.pg_bin / "initdb"), "-D", str(self.data), "-U", SERVER_USER, "-A", "trust",
                    "-E", "UTF8", "--locale=C", "--no-sync"])  # fmt: skip
         server_options = f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off"
-        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+        self._run([str(self.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
                    "-o", server_options, "-w", "-t", str(int(READY_TIMEOUT_S)), "start"])  # fmt: skip
         self.started = True
         self._wait_until_ready()
@@ -114,7 +115,7 @@ class PostgresCluster:
     def stop(self) -> None:
         try:
             if self.started or (self.data / "postmaster.pid").exists():  # also a start that timed out
-                self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+                self._run([str(self.pg_bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
                 self.started = False
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

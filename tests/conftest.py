@@ -118,6 +118,7 @@ SLOW_MODULES = {
 }
 SLOW_TESTS = {
     "test_database_benchmark_times_both_packages_and_reports": "the database benchmark end to end",
+    "test_database_servers_benchmark_times_both_packages_into_its_section": "the database-servers benchmark end to end",
     "test_analyze_batch_equals_library": "the Emotion model written by the oracle, then built",
     "test_register_then_search_through_sqlite": "register and search through the API with Facenet",
     "test_analyze_rpc": "the Emotion model written by the oracle, then built (gRPC)",

@@ -28,7 +28,7 @@ DEEPFACE_NAMES = [
     "postgres", "mongo", "weaviate", "neo4j", "pgvector", "pinecone", "milvus", "qdrant",
     "sqlite", "oracle", "mssql", "db2", "redis", "cassandra", "mysql",
 ]  # fmt: skip
-AVAILABLE = {"postgres", "sqlite", "qdrant", "milvus"}
+AVAILABLE = {"postgres", "sqlite", "qdrant", "milvus", "pgvector", "redis", "mysql"}
 IMAGE = np.zeros((64, 64, 3), dtype=np.uint8)
 CRITERIA = Criteria("Dlib", "skip", True, False)
 
@@ -95,7 +95,9 @@ def test_register_names_must_match_the_images(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "database_type, variable", [("qdrant", "DEEPFACE_QDRANT_URI"), ("milvus", "DEEPFACE_MILVUS_URI")]
+    "database_type, variable",
+    [("qdrant", "DEEPFACE_QDRANT_URI"), ("milvus", "DEEPFACE_MILVUS_URI"), ("pgvector", "DEEPFACE_POSTGRES_URI"),
+     ("redis", "DEEPFACE_REDIS_URI"), ("mysql", "DEEPFACE_MYSQL_URI")],  # fmt: skip
 )
 def test_vector_engines_need_connection_information(
     database_type: str, variable: str, monkeypatch: pytest.MonkeyPatch
@@ -105,9 +107,11 @@ def test_vector_engines_need_connection_information(
         inventory.connect(database_type)
 
 
-def test_wrong_connection_details_type(tmp_path: Path) -> None:
-    with pytest.raises(DatabaseConnectionError, match="sqlite connection_details"):
-        inventory.connect("sqlite", connection_details=42)
+@pytest.mark.parametrize("database_type", ["sqlite", "redis", "mysql", "pgvector"])
+def test_wrong_connection_details_type(database_type: str) -> None:
+    pytest.importorskip({"sqlite": "sqlite3", "redis": "redis", "mysql": "pymysql", "pgvector": "pgvector"}[database_type])
+    with pytest.raises(DatabaseConnectionError, match=f"{database_type} connection_details"):
+        inventory.connect(database_type, connection_details=42)
 
 
 def test_unconfigured_postgres_raises_as_deepface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,6 +137,7 @@ def test_ci_runs_exactly_the_two_documented_commands() -> None:
     makefile = (REPO_DIR / "Makefile").read_text(encoding="utf-8")
     setup_rule = re.search(r"^setup:(.*)$", makefile, re.MULTILINE)
     assert setup_rule and "oracle" in setup_rule.group(1), "make setup must install the oracle the tests need"
+    assert "database-servers" in setup_rule.group(1), "make setup must install the servers the database tests start"
 
 
 def test_conftest_tables_name_existing_test_modules() -> None:
@@ -182,4 +183,48 @@ def test_database_benchmark_times_both_packages_and_reports(
         assert re.search(rf"\| batched exact `search` >= 2x deepface \| {database} \| [\d.]+x \|", text)
     assert re.search(r"\| 1 batch `/represent` \(`\"img\": \[\.\.\.\]`\) \| 2 \|", text)
     assert "## Machine load" in text
+    assert not MACHINE_PATH.findall(text), "the report records paths of the machine it ran on"
+
+
+def test_doc_sections_replace_one_section_and_keep_the_rest(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("doc_sections", REPO_DIR / "scripts" / "doc_sections.py")
+    sections = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sections)
+    doc = tmp_path / "report.md"
+    doc.write_text("# Report\n\nbody\n")
+    sections.write_section(doc, "servers", "first run")
+    sections.write_section(doc, "other", "another benchmark")
+    sections.write_section(doc, "servers", "second run")
+    text = doc.read_text()
+    assert text.startswith("# Report\n\nbody\n") and "first run" not in text
+    assert text.count("second run") == 1 and text.index("second run") < text.index("another benchmark")
+    doc.write_text("# Rewritten\n" + sections.kept_sections(doc))  # a script that rewrites the file
+    assert "second run" in doc.read_text() and "another benchmark" in doc.read_text()
+
+
+@pytest.mark.timeout(420)
+def test_database_servers_benchmark_times_both_packages_into_its_section(tmp_path: Path) -> None:
+    """scripts/benchmark_database_servers.py end to end with tiny arguments (Redis only):
+    both packages, every operation, found the queries, written as a section of the report."""
+    oracle_or_skip()
+    from testkit.database_servers import mariadb_missing, pgvector_missing, redis_missing
+
+    missing = redis_missing() or mariadb_missing() or pgvector_missing()
+    if missing:
+        pytest.skip(missing)
+    report = tmp_path / "report.md"
+    report.write_text("# Earlier report\n\nkept\n")
+    done = subprocess.run(
+        [sys.executable, str(REPO_DIR / "scripts" / "benchmark_database_servers.py"), "--stored", "60",
+         "--register", "10", "--queries", "4", "--repeats", "1", "--kinds", "redis", "--oracle", str(ORACLE_DIR),
+         "--output", str(report)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=400, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# Earlier report\n\nkept\n") and "<!-- section: database-servers -->" in text
+    for operation in ("register", "search exact", "search ann"):
+        assert re.search(rf"\| redis \| {operation} \| [\d.]+ \([\d.-]+\) \| [\d.]+ \([\d.-]+\) \| [\d.]+x \|", text)
+    assert text.count("| 4 / 4 of 4 |") == 2, "both packages found every query, exact and ann"
+    assert "Redis 7" in text and "load (`uptime`)" in text
     assert not MACHINE_PATH.findall(text), "the report records paths of the machine it ran on"

@@ -32,7 +32,7 @@ THIN_ENGINE_MODULE = (
 
 #: Modules of deepface that this package does not have, by a pattern of their names.
 MISSING_MODULES: Dict[str, str] = {
-    r"deepface\.modules\.database\.(cassandra|db2|mongo|mssql|mysql|neo4j|oracle|pgvector|pinecone|redis|weaviate)":
+    r"deepface\.modules\.database\.(cassandra|db2|mongo|mssql|neo4j|oracle|pinecone|weaviate)":
         NOT_PROVIDED_DATABASE,
     r"deepface\.models\.(facial_recognition|demography|spoofing)\.(onnx|pytorch|tf)\."
     r"(OnnxFacialRecognition|TorchFacialRecognition|OnnxDemography|TorchDemography|FasNetBackbone)":

@@ -164,6 +164,11 @@ class DatabaseConnectionError(DatabaseError):
     """The connection information is missing or of the wrong type, or the database refused it."""
 
 
+class EmbeddingSizeMismatch(DatabaseError, DimensionMismatchError):
+    """Embeddings to store do not have the length of those the table (or collection)
+    already holds for the same criteria, or differ among themselves; nothing was written."""
+
+
 class IndexNotFound(DatabaseError):
     """``search_method="ann"`` found no index for the criteria: run ``build_index`` first."""
 

@@ -275,31 +275,81 @@ def match_faces(
 def match_exact(
     client: Database, faces: List[QueryFace], criteria: Criteria, options: DatabaseSearchOptions
 ) -> Tuple[List[List[Dict[str, Any]]], List[str]]:
+    """Every query face against every stored face of ``criteria``: one fetch, and all query
+    faces ranked together (matrix products), with deepface's distances for the rows kept."""
     stored = client.fetch_all(criteria)
     if not stored:
         raise no_embeddings(criteria)
     matrix = np.asarray([row.embedding for row in stored], dtype=np.float64)
+    queries = np.asarray([face.vector for face in faces], dtype=np.float64)
     columns = ["id", "img_name", *(CRITERIA_COLUMNS if stored[0].criteria else ()), *MATCH_COLUMNS]
+    ranking = ExactRanking(matrix, options.distance_metric)
     matches = []
-    for face in faces:
-        distances = distances_to(np.asarray(face.vector, dtype=np.float64), matrix, options.distance_metric)
+    for face, query, estimate in zip(faces, queries, ranking.estimates(queries)):
+        candidates, distances = ranking.refine(query, estimate, options)
         order = np.argsort(distances, kind="stable")  # ties keep id order, as deepface's sort
         if not options.similarity_search:
             order = order[distances[order] <= options.threshold]
-        matches.append([exact_row(stored[i], float(distances[i]), face, options) for i in order[: options.k]])
+        kept = order[: options.k]
+        matches.append([exact_row(stored[candidates[i]], float(distances[i]), face, options) for i in kept])
     return matches, columns
 
 
-def distances_to(query: NDArray[np.float64], matrix: NDArray[np.float64], metric: str) -> NDArray[np.float64]:
-    """deepface's distance from ``query`` to every row of ``matrix`` (unrounded, as its search)."""
-    if metric == "euclidean":
-        return np.linalg.norm(matrix - query, axis=1)
-    if metric == "euclidean_l2":
-        return np.linalg.norm(l2_normalize(matrix, axis=1) - l2_normalize(query), axis=1)
-    similarity = (matrix @ query) / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
-    if metric == "cosine":
-        return 1 - similarity
-    return np.arccos(np.clip(similarity, -1.0, 1.0)) / np.pi  # angular
+class ExactRanking:
+    """deepface's distances from many query faces to the stored ``matrix``, computed together.
+
+    Cosine and angular distances come from one matrix product. Euclidean distances (and
+    euclidean_l2, on unit vectors) are estimated the same way (|a|^2 + |b|^2 - 2ab), and
+    those that may be kept (within the threshold, or among the k closest, with a margin far
+    above the estimate's rounding error) are computed again as deepface does, |a - b|.
+    """
+
+    #: The margin, relative to the vectors' norms, added to the cut before the exact pass.
+    RELATIVE_MARGIN = 1e-6
+
+    def __init__(self, matrix: NDArray[np.float64], metric: str) -> None:
+        self.metric = metric
+        self.euclidean = metric in ("euclidean", "euclidean_l2")
+        self.matrix = l2_normalize(matrix, axis=1) if metric == "euclidean_l2" else matrix
+        self.norms = np.linalg.norm(self.matrix, axis=1)
+
+    def _prepared(self, queries: NDArray[np.float64]) -> NDArray[np.float64]:
+        return l2_normalize(queries, axis=1) if self.metric == "euclidean_l2" else queries
+
+    def estimates(self, queries: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(queries, stored) distances: final for cosine and angular, estimates for the euclidean ones."""
+        queries = self._prepared(queries)
+        products = queries @ self.matrix.T
+        query_norms = np.linalg.norm(queries, axis=1)[:, None]
+        if self.euclidean:
+            return np.sqrt(np.maximum(query_norms**2 + self.norms**2 - 2 * products, 0.0))
+        similarity = products / (self.norms * query_norms)
+        if self.metric == "cosine":
+            return 1 - similarity
+        return np.arccos(np.clip(similarity, -1.0, 1.0)) / np.pi  # angular
+
+    def refine(
+        self, query: NDArray[np.float64], estimate: NDArray[np.float64], options: DatabaseSearchOptions
+    ) -> Tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """(indices of the stored rows that may be kept, in id order; their distances)."""
+        everything = np.arange(len(estimate))
+        if not self.euclidean:
+            return everything, estimate
+        cut = np.inf if options.similarity_search else options.threshold
+        if options.k is not None and options.k < len(estimate):
+            cut = min(cut, float(np.partition(estimate, options.k - 1)[options.k - 1]))
+        if np.isinf(cut):
+            candidates = everything
+        else:
+            prepared = self._prepared(query[None, :])[0]
+            margin = self.RELATIVE_MARGIN * (np.linalg.norm(prepared) + float(self.norms.max()))
+            candidates = np.flatnonzero(estimate <= cut + margin)
+        return candidates, self._exact(query, candidates)
+
+    def _exact(self, query: NDArray[np.float64], candidates: NDArray[np.int64]) -> NDArray[np.float64]:
+        """deepface's |a - b| for the ``candidates`` rows (unit vectors for euclidean_l2)."""
+        prepared = self._prepared(query[None, :])[0]
+        return np.linalg.norm(self.matrix[candidates] - prepared, axis=1)
 
 
 def exact_row(
@@ -473,15 +523,21 @@ def check_comparable(stored: StoredEmbedding, identity_id: Any, criteria: Criter
 def build_index(**keywords: Any) -> None:
     """Build or extend the faiss HNSW index of one criteria set, stored in the database's
     ``embeddings_index`` table (see ``DeepFace.build_index``; ``keywords``: its options, the
-    table ``BUILD_INDEX``). Vector databases index by themselves: nothing to do."""
+    table ``BUILD_INDEX``). Vector databases index by themselves (nothing to do), except
+    pgvector, whose HNSW index (deepface's, which deepface creates with each table) it creates."""
     options = BuildIndexOptions(**keywords)
-    if spec_of(options.database_type).is_vector_db:
+    spec = spec_of(options.database_type)
+    if spec.is_vector_db and not spec.builds_index:
         logger.info("%s indexes by itself: no index to build", options.database_type)
         return
-    faiss_index.import_faiss()
+    if not spec.is_vector_db:
+        faiss_index.import_faiss()
     criteria = criteria_of(options)
     client = connect(options.database_type, options.connection_details, options.connection)
     try:
+        if spec.is_vector_db:
+            client.build_native_index(criteria)
+            return
         index_data = extended_index(client, criteria, options.batch_size, options.max_neighbors_per_node)
         if index_data is not None:
             client.save_index(criteria, index_data)

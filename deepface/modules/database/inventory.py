@@ -36,12 +36,14 @@ DEFAULT_SQLITE_FILE = "embeddings.sqlite"
 @dataclass(frozen=True)
 class DatabaseSpec:
     """One of deepface's database types. ``client`` ("module:Class") is None where this
-    package does not provide it yet."""
+    package does not provide it yet. ``builds_index``: a vector database whose approximate
+    index ``build_index`` creates (``Database.build_native_index``); the others index by themselves."""
 
     environment_variable: str
     is_vector_db: bool = False
     is_graph_db: bool = False
     client: Optional[str] = None
+    builds_index: bool = False
 
 
 _PACKAGE = "deepface.modules.database"
@@ -54,14 +56,16 @@ DATABASES: Dict[str, DatabaseSpec] = {
     "mongo": DatabaseSpec("DEEPFACE_MONGO_URI"),
     "weaviate": DatabaseSpec("DEEPFACE_WEAVIATE_URI", is_vector_db=True),
     "neo4j": DatabaseSpec("DEEPFACE_NEO4J_URI", is_vector_db=True, is_graph_db=True),
-    "pgvector": DatabaseSpec("DEEPFACE_POSTGRES_URI", is_vector_db=True),
+    "pgvector": DatabaseSpec(
+        "DEEPFACE_POSTGRES_URI", is_vector_db=True, client=f"{_PACKAGE}.pgvector:PgvectorDatabase", builds_index=True
+    ),
     "pinecone": DatabaseSpec("DEEPFACE_PINECONE_API_KEY", is_vector_db=True),
     "oracle": DatabaseSpec("DEEPFACE_ORACLE_URI"),
     "mssql": DatabaseSpec("DEEPFACE_MSSQL_URI"),
     "db2": DatabaseSpec("DEEPFACE_DB2_URI"),
-    "redis": DatabaseSpec("DEEPFACE_REDIS_URI"),
+    "redis": DatabaseSpec("DEEPFACE_REDIS_URI", client=f"{_PACKAGE}.redis:RedisDatabase"),
     "cassandra": DatabaseSpec("DEEPFACE_CASSANDRA_URI"),
-    "mysql": DatabaseSpec("DEEPFACE_MYSQL_URI"),
+    "mysql": DatabaseSpec("DEEPFACE_MYSQL_URI", client=f"{_PACKAGE}.mysql:MysqlDatabase"),
 }
 
 AVAILABLE = tuple(name for name, spec in DATABASES.items() if spec.client is not None)

@@ -7,10 +7,12 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 from deepface.commons.exceptions import DatabaseConnectionError, MissingDependencyError
 from deepface.commons.logger import get_logger
 from deepface.modules.database.types import (
+    CONNECT_TIMEOUT_S,
     Criteria,
     Database,
     NewEmbedding,
     StoredEmbedding,
+    connection_error,
     duplicate_error,
     find_duplicates,
     index_not_found,
@@ -60,14 +62,40 @@ CRITERIA_FILTER = "model_name = %s AND detector_backend = %s AND aligned = %s AN
 INDEX_FILTER = "model_name = %s AND detector_backend = %s AND align = %s AND l2_normalized = %s"
 
 
-def import_psycopg() -> Any:
+def import_psycopg(database_type: str = "postgres") -> Any:
     try:
         import psycopg  # pylint: disable=import-outside-toplevel
     except ImportError as error:
         raise MissingDependencyError(
-            "database_type='postgres' needs psycopg 3: pip install deepface[postgres]"
+            f"database_type={database_type!r} needs psycopg 3: pip install deepface[{database_type}]"
         ) from error
     return psycopg
+
+
+def connect_postgres(psycopg: Any, database_type: str, details: Any) -> Any:
+    """A psycopg connection from a URI / DSN string or a dict of ``psycopg.connect`` keywords,
+    waiting at most ``CONNECT_TIMEOUT_S`` unless they say otherwise; a typed error naming
+    ``database_type`` and the host (never the password) when the server refuses."""
+    if isinstance(details, str) and details:
+        try:
+            options = psycopg.conninfo.conninfo_to_dict(details)
+        except psycopg.ProgrammingError as error:
+            message = f"{database_type} connection_details is not a valid URI / DSN: {error}"
+            raise DatabaseConnectionError(message) from None
+        extra = {} if "connect_timeout" in options else {"connect_timeout": CONNECT_TIMEOUT_S}
+        arguments: Tuple[Any, ...] = (details,)
+    elif isinstance(details, dict):
+        options, extra, arguments = details, {"connect_timeout": CONNECT_TIMEOUT_S, **details}, ()
+    else:
+        raise DatabaseConnectionError(
+            f"{database_type} connection_details must be a connection URI / DSN string or a dict of "
+            f"psycopg.connect keywords, not {type(details).__name__}"
+        )
+    host = f"{options.get('host') or 'localhost'}:{options.get('port') or 5432}"
+    try:
+        return psycopg.connect(*arguments, **extra)
+    except psycopg.Error as error:
+        raise connection_error(database_type, host, error, options.get("password")) from None
 
 
 def criteria_values(criteria: Criteria) -> Tuple[str, str, bool, bool]:
@@ -93,24 +121,13 @@ class PostgresDatabase(Database):
     def __init__(self, connection_details: Any = None, connection: Any = None) -> None:
         self.psycopg = import_psycopg()
         self.owns_connection = connection is None
-        self.conn = connection if connection is not None else self._connect(connection_details)
+        if connection is None:
+            connection = connect_postgres(self.psycopg, "postgres", connection_details)
+        self.conn = connection
         with self.conn.cursor() as cur:
             for statement in CREATE_TABLES:
                 cur.execute(statement)
         self.conn.commit()
-
-    def _connect(self, details: Any) -> Any:
-        try:
-            if isinstance(details, str) and details:
-                return self.psycopg.connect(details)
-            if isinstance(details, dict):
-                return self.psycopg.connect(**details)
-        except self.psycopg.OperationalError as error:
-            raise DatabaseConnectionError(f"cannot connect to PostgreSQL: {error}") from error
-        raise DatabaseConnectionError(
-            "postgres connection_details must be a connection URI / DSN string or a dict of "
-            f"psycopg.connect keywords, not {details!r}"
-        )
 
     def close(self) -> None:
         if self.owns_connection:

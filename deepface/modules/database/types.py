@@ -15,7 +15,16 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.commons.exceptions import DuplicateEntryError, IndexNotFound
+from deepface.commons.exceptions import (
+    DatabaseConnectionError,
+    DuplicateEntryError,
+    EmbeddingSizeMismatch,
+    IndexNotFound,
+)
+
+
+#: Seconds a client waits for a server to accept a connection, unless the caller says otherwise.
+CONNECT_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,11 @@ class Database(ABC):
         if not self._overrides("upsert_embeddings_index"):
             raise NotImplementedError(f"{type(self).__name__} keeps no faiss index: it indexes by itself")
         self.upsert_embeddings_index(**criteria_keywords(criteria), index_data=index_data)
+
+    def build_native_index(self, criteria: Criteria) -> None:
+        """Create the approximate index ``nearest`` then searches through (vector backends
+        whose search is exact until one exists)."""
+        raise NotImplementedError(f"{type(self).__name__} indexes by itself")
 
     def nearest(self, vectors: Sequence[List[float]], criteria: Criteria, limit: int) -> List[List[Neighbour]]:
         """The ``limit`` nearest stored faces of each vector, closest first (vector backends)."""
@@ -307,3 +321,35 @@ def duplicate_error(duplicates: List[str]) -> DuplicateEntryError:
     return DuplicateEntryError(
         f"{len(duplicates)} face(s) already registered (same face and embedding): {shown}; nothing was inserted"
     )
+
+
+def connection_error(
+    database_type: str, host: Any, error: BaseException, secret: Optional[str] = None
+) -> DatabaseConnectionError:
+    """The error for a server that cannot be reached or refuses the login: names the
+    database type and host, never the password (``secret`` is masked if the driver echoes it)."""
+    reason = str(error).strip() or type(error).__name__
+    if secret:
+        reason = reason.replace(secret, "***")
+    return DatabaseConnectionError(f"cannot connect to {database_type} at {host}: {reason}")
+
+
+def embedding_length(records: Sequence[NewEmbedding], stored: Optional[int], where: str) -> int:
+    """The one length of ``records``' embeddings; a typed error, before anything is written,
+    when they differ among themselves or from the ``stored`` length of ``where``."""
+    lengths = sorted({len(record.embedding) for record in records})
+    if len(lengths) > 1:
+        raise EmbeddingSizeMismatch(f"embeddings of lengths {lengths} in one batch for {where}; nothing was inserted")
+    if stored is not None and lengths and lengths[0] != stored:
+        raise EmbeddingSizeMismatch(
+            f"{where} holds embeddings of length {stored}, not {lengths[0]} (another model?); nothing was inserted"
+        )
+    return lengths[0] if lengths else 0
+
+
+def group_by_criteria(records: Sequence[NewEmbedding]) -> Dict[Criteria, List[NewEmbedding]]:
+    """``records`` by criteria set, in order of first appearance."""
+    groups: Dict[Criteria, List[NewEmbedding]] = {}
+    for record in records:
+        groups.setdefault(record.criteria, []).append(record)
+    return groups
