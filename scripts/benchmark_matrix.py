@@ -59,8 +59,8 @@ WORKERS = {
     "analyze": REPO / "scripts" / "bench_analyze_worker.py",
 }
 SECTION = "bench-matrix"
-#: This package logs the runtime of each network it loads at INFO.
-OURS_ENV = {"DEEPFACE_LOG_LEVEL": "20"}
+#: This package's environment: the engine unset (main() removes it), nothing added.
+OURS_ENV: Dict[str, str] = {}
 FAILED = float("nan")
 
 
@@ -303,8 +303,9 @@ def section_text(args: argparse.Namespace, runs: Sequence[Run], loads: Tuple[str
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, CPU only"
         + (f", each row the median of {args.repeats} runs" if args.repeats > 1 else ", one run per row")
         + f"; photos: the first {args.photos} of `../shared/faces`.",
-        f"Machine load (`uptime`) before: `{loads[0]}`; after: `{loads[1]}`.",
-        "",
+        f"Machine load (`uptime`) before: `{loads[0]}`; after: `{loads[1]}`"
+        f" ({os.cpu_count()} CPUs: a load above that means other work shared them, so the figures are indicative).",
+        *([f"This run is a subset of the full matrix: {subset_text(args)}.", ""] if subset_text(args) else [""]),
         f"- deepface 0.0.103 runs each cell with `DEEPFACE_BACKEND_ENGINE` set to each of {engines}; "
         "its detectors do not depend on that variable, so `extract_faces` has one deepface run "
         "(its default engine, shown in the first engine column). The ratio is against "
@@ -321,6 +322,18 @@ def section_text(args: argparse.Namespace, runs: Sequence[Run], loads: Tuple[str
         render_table(runs, args.engines),
         "",
     ])
+
+
+def subset_text(args: argparse.Namespace) -> str:
+    """What this run left out of the full matrix (``""`` when nothing)."""
+    axes = (("detectors", DETECTORS), ("models", MODELS), ("batch sizes", BATCH_SIZES), ("verbs", VERBS),
+            ("engines", ENGINES))
+    chosen = (args.detectors, args.models, args.batch_sizes, args.verbs, args.engines)
+    parts = [f"{name} {', '.join(map(str, value))}" for (name, full), value in zip(axes, chosen)
+             if list(value) != list(full)]
+    if args.repeats < 3:
+        parts.append(f"{args.repeats} run(s) per row instead of the median of 3")
+    return "; ".join(parts)
 
 
 def uptime() -> str:

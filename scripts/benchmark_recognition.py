@@ -155,11 +155,16 @@ def run_worker(request: Dict, package: str, home: Path, scratch: Path, oracle: P
 
 #: This package's log line naming who runs a network (``deepface.models.engines.load_runner``).
 RUNS_ON = re.compile(r"(\S+) runs on (\S+) \(")
+#: ... and of analyze's shared trunk (``deepface.models.demography.shared_trunk``).
+TRUNK_RUNS_ON = re.compile(r"the shared trunk of .* runs on (\S+)")
 
 
 def runtimes_logged(text: str) -> Dict[str, str]:
-    """``{"VGG-Face": "openvino"}``: the runtime of each network a worker's log names."""
-    return {name: runtime for name, runtime in RUNS_ON.findall(text)}
+    """``{"VGG-Face": "openvino"}``: the runtime of each network a worker's log names
+    (``"shared trunk"`` for analyze's trunk)."""
+    runtimes = {name: runtime for name, runtime in RUNS_ON.findall(text)}
+    runtimes.update({"shared trunk": runtime.lower() for runtime in TRUNK_RUNS_ON.findall(text)})
+    return runtimes
 
 
 def run_json_worker(

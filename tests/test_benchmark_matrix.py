@@ -53,6 +53,9 @@ def test_a_subset_and_the_plan(matrix) -> None:
     assert request["task"] == "represent" and request["model_name"] == "Facenet" and request["batch_size"] == 8
     analyze = matrix.request_for(matrix.Cell("analyze", "opencv", "-"), ["a.jpg"], None, Path("s"))
     assert analyze["actions"] == ["emotion", "age", "gender", "race"] and analyze["batch_size"] is None
+    assert matrix.subset_text(args) == ("detectors opencv, mtcnn; models Facenet; batch sizes 8; verbs extract_faces, "
+                                        "represent; engines onnx; 1 run(s) per row instead of the median of 3")
+    assert matrix.subset_text(matrix.parse_args([])) == ""
     assert set(matrix.networks_needed(matrix.parse_args(["--verbs", "analyze"]))) == {"Emotion", "Age", "Gender", "Race"}
 
 
@@ -108,8 +111,9 @@ def test_the_section_replaces_its_old_self_and_keeps_the_rest(matrix) -> None:
 def test_runtimes_are_read_from_the_log(matrix) -> None:
     recognition = load_script("benchmark_recognition")
     log = ("INFO VGG-Face runs on openvino (tensorflow's file vgg_face_weights.h5, fp32)\n"
-           "noise\nAge runs on tensorflow (tensorflow's file age_model_weights.h5, fp32)\n")
-    assert recognition.runtimes_logged(log) == {"VGG-Face": "openvino", "Age": "tensorflow"}
+           "noise\nAge runs on tensorflow (tensorflow's file age_model_weights.h5, fp32)\n"
+           "the shared trunk of ['Age', 'Gender', 'Race'] runs on OpenVINO\n")
+    assert recognition.runtimes_logged(log) == {"VGG-Face": "openvino", "Age": "tensorflow", "shared trunk": "openvino"}
     assert matrix.format_runtimes({"b": "x", "a": "y"}) == "a: y, b: x"
 
 
