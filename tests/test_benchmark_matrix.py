@@ -158,3 +158,11 @@ def test_gflops_table(gflops) -> None:
     assert rows[0].ms_per_face == pytest.approx(100.0) and rows[0].gflops == pytest.approx(300.0)
     table = gflops.render_table(rows, peak=600.0)
     assert table.splitlines()[2] == "| VGG-Face | openvino | fp32 | 8 | 100.0 | 30.00 | 300.0 | 50% |"
+
+
+def test_the_peak_that_counts_is_the_higher(gflops, monkeypatch) -> None:
+    monkeypatch.setenv(gflops.CORETYPE_VARIABLE, "Haswell")
+    peak = gflops.Peak(50.0, 120.0).higher(gflops.Peak(60.0, 100.0))
+    assert (peak.here, peak.own_kernels, peak.best) == (60.0, 120.0, 120.0)
+    assert "OPENBLAS_CORETYPE=Haswell" in peak.describe()
+    assert gflops.Peak(50.0).higher(gflops.Peak(40.0)).best == 50.0
