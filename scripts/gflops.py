@@ -245,7 +245,9 @@ def section_text(table: str, peak: Peak, args: argparse.Namespace, argv: Sequenc
         f"before and after the networks): {peak.describe()}; the last column is against "
         f"{peak.best:.1f} GFLOP/s. FLOPs per face: 2 x the multiply-accumulates of the convolutions and "
         "matrix products of deepface's `.onnx` graph at batch 1; the forward pass is this package's "
-        "runner on random input, best of the repeats.",
+        "runner on random input, best of the repeats. "
+        "A share above 100% means numpy's product is not this machine's peak (the runtimes' "
+        "kernels do better, or other work slowed the sgemm runs more than the network's).",
         "",
         table,
         "",
