@@ -14,7 +14,7 @@ DETECTOR ?= mtcnn
 # when they are there already, and reinstalls when ORACLE_PACKAGES changes.
 ORACLE_STAMP := $(ORACLE_DIR)/.installed
 
-.PHONY: setup packages oracle database-servers test test-fast demo bench bench-recognition bench-analyze bench-database bench-database-servers clean
+.PHONY: setup packages oracle database-servers test test-fast demo bench bench-recognition bench-analyze bench-database bench-database-servers bench-matrix clean
 
 # Everything the package, its engines and the tests need, the oracle and the upstream
 # pull request's tool environment (tests/test_upstream_pr.py) included.
@@ -93,6 +93,13 @@ bench-analyze:
 
 # Starts (and removes) a throw-away PostgreSQL cluster: needs /usr/lib/postgresql/15/bin.
 DATABASE_BENCH_ARGS ?= --photos 12 --queries 50 --repeats 3 --output docs/benchmarks-database.md
+
+# The matrix of issue 25: detectors x models x batch sizes x verbs, against deepface 0.0.103
+# on each of its engines (medians of 3); its section of docs/benchmarks.md and a plot.
+MATRIX_BENCH_ARGS ?= --repeats 3 --photos 8 --output docs/benchmarks.md
+
+bench-matrix:
+	$(BIN)/python scripts/benchmark_matrix.py $(MATRIX_BENCH_ARGS)
 
 bench-database:
 	$(BIN)/python scripts/benchmark_database.py $(DATABASE_BENCH_ARGS)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import torch  # noqa: F401  (torch and torchvision before TensorFlow, or the process crashes)
 import torchvision  # noqa: F401
+from bench_worker import log_runtimes  # beside this script
 from deepface import DeepFace
 from deepface.modules import modeling
 
@@ -94,6 +95,7 @@ def call(request: Dict[str, Any], images: Any) -> List[List[Dict[str, Any]]]:
 
 
 def main() -> None:
+    log_runtimes()
     request = json.loads(sys.argv[1])
     paths = request["paths"]
     call(request, paths[0])  # warm-up: builds the detector and the models

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import torch  # noqa: F401  (torch and torchvision before TensorFlow, or the process crashes)
 import torchvision  # noqa: F401
+from bench_worker import log_runtimes  # beside this script
 from deepface import DeepFace
 from deepface.modules import modeling
 
@@ -100,6 +101,7 @@ def run_find(paths: List[str], query: str, scratch: str, options: Dict[str, Any]
 
 
 def main() -> None:
+    log_runtimes()
     request = json.loads(sys.argv[1])
     paths = request["paths"]
     options: Dict[str, Any] = {

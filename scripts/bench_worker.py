@@ -7,6 +7,7 @@ deepface installed apart (``PYTHONPATH=.oracle``). Prints one JSON line.
 """
 
 import json
+import logging
 import resource
 import sys
 import time
@@ -16,7 +17,22 @@ import torchvision  # noqa: F401
 from deepface import DeepFace
 
 
+#: This package's loggers that name the runtime running each network (no effect upstream).
+RUNTIME_LOGGERS = ("deepface.models.engines", "deepface.models.demography.shared_trunk")
+
+
+def log_runtimes() -> None:
+    """Send this package's lines naming each network's runtime to stderr, for the parent
+    (``benchmark_recognition.runtimes_logged`` reads them)."""
+    handler = logging.StreamHandler(sys.stderr)
+    for name in RUNTIME_LOGGERS:
+        runtime_logger = logging.getLogger(name)
+        runtime_logger.addHandler(handler)
+        runtime_logger.setLevel(logging.INFO)
+
+
 def main() -> None:
+    log_runtimes()
     request = json.loads(sys.argv[1])
     paths = request["paths"]
     backend = request["detector_backend"]

@@ -175,6 +175,36 @@ def detection_border(spec: str) -> Optional[float]:
     return float(extra[len("border"):])
 
 
+def section_markers(name: str) -> Tuple[str, str]:
+    """The HTML comments around a section another script writes into a report."""
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    """``text`` with its section ``name`` replaced by ``body`` (appended when absent)."""
+    begin, end = section_markers(name)
+    block = f"{begin}\n{body.rstrip()}\n{end}\n"
+    start, stop = text.find(begin), text.find(end)
+    if start >= 0 and stop > start:
+        return text[:start] + block + text[stop + len(end):].lstrip("\n")
+    return (text.rstrip("\n") + "\n\n" if text.strip() else "") + block
+
+
+def kept_sections(text: str, names: Sequence[str]) -> str:
+    """The sections ``names`` of ``text`` (markers included), to carry into a rewrite."""
+    kept = []
+    for name in names:
+        begin, end = section_markers(name)
+        start, stop = text.find(begin), text.find(end)
+        if start >= 0 and stop > start:
+            kept.append(text[start:stop + len(end)] + "\n")
+    return "\n".join(kept)
+
+
+#: Sections of docs/benchmarks.md that other scripts write (kept when this one rewrites it).
+OTHER_SECTIONS = ("bench-matrix", "gflops")
+
+
 def run_worker(package: str, paths: List[str], detector: str, batch_size: Optional[int],
                home: Path, oracle: Path, device: str = "cpu") -> Dict:
     env = {**os.environ, "DEEPFACE_HOME": str(home), "YOLO_CONFIG_DIR": str(home / "yolo")}
@@ -295,7 +325,9 @@ def main() -> int:
     )
     table = render_table(rows)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(header + table + "\n")
+    previous = Path(args.output).read_text() if Path(args.output).is_file() else ""
+    others = kept_sections(previous, OTHER_SECTIONS)
+    Path(args.output).write_text(header + table + "\n" + ("\n" + others if others else ""))
     print("\n" + table)
     from plot_benchmarks import plot, read_table  # noqa: E402  (beside this script)
 

@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -152,20 +153,37 @@ def run_worker(request: Dict, package: str, home: Path, scratch: Path, oracle: P
     return run_json_worker(WORKER, request, package, home, scratch, oracle, device, label)
 
 
+#: This package's log line naming who runs a network (``deepface.models.engines.load_runner``).
+RUNS_ON = re.compile(r"(\S+) runs on (\S+) \(")
+#: ... and of analyze's shared trunk (``deepface.models.demography.shared_trunk``).
+TRUNK_RUNS_ON = re.compile(r"the shared trunk of .* runs on (\S+)")
+
+
+def runtimes_logged(text: str) -> Dict[str, str]:
+    """``{"VGG-Face": "openvino"}``: the runtime of each network a worker's log names
+    (``"shared trunk"`` for analyze's trunk)."""
+    runtimes = {name: runtime for name, runtime in RUNS_ON.findall(text)}
+    runtimes.update({"shared trunk": runtime.lower() for runtime in TRUNK_RUNS_ON.findall(text)})
+    return runtimes
+
+
 def run_json_worker(
-    worker: Path, request: Dict, package: str, home: Path, scratch: Path, oracle: Path, device: str, label: str
+    worker: Path, request: Dict, package: str, home: Path, scratch: Path, oracle: Path, device: str, label: str,
+    extra_env: Optional[Dict[str, str]] = None,
 ) -> Dict:
-    """``worker`` in a fresh process for ``package``; the JSON it prints (``BENCH-JSON``),
-    checked to come from the right deepface."""
+    """``worker`` in a fresh process for ``package`` (``extra_env`` added to its
+    environment); the JSON it prints (``BENCH-JSON``), checked to come from the right
+    deepface, with ``runtimes``: the runtime of each network its log names."""
     done = subprocess.run(
         [sys.executable, str(worker), json.dumps(request)],
-        cwd=scratch, env=worker_env(package, home, oracle, device),
+        cwd=scratch, env={**worker_env(package, home, oracle, device), **(extra_env or {})},
         capture_output=True, text=True, check=False,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{package} {label} failed:\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][len("BENCH-JSON "):])
+    result["runtimes"] = runtimes_logged(done.stdout + "\n" + done.stderr)
     expected = str(oracle if package == UPSTREAM else REPO)
     if not result["module"].startswith(expected):
         raise RuntimeError(f"{package} ran the wrong deepface: {result['module']}")

@@ -61,7 +61,8 @@ from deepface.cli.output import (
     read_recorded_lines,
     reported_if_broken_off,
 )
-from deepface.commons import engines
+from deepface.commons import engines, timings
+from deepface.cli.common import report_timings
 
 __all__ = [
     "COMMANDS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "STDOUT",
@@ -112,10 +113,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not getattr(args, "verbose", False):
         engines.quiet_tensorflow_startup()  # before anything imports TensorFlow
     try:
-        return COMMANDS[args.command].run(args)
+        return run_command(args)
     except UsageError as error:
         print(f"deepface: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as error:
         print(f"deepface: {error or 'interrupted'}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen command; with ``--timings`` (or ``DEEPFACE_TIMINGS=1``) print the
+    seconds of each stage after its summary."""
+    if not (getattr(args, "timings", False) or timings.enabled_by_environment()):
+        return COMMANDS[args.command].run(args)
+    with timings.collect() as recorded:
+        try:
+            return COMMANDS[args.command].run(args)
+        finally:
+            report_timings(recorded)

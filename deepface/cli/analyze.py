@@ -28,6 +28,7 @@ from deepface.cli.output import (
     pending_positions,
     read_recorded_lines,
 )
+from deepface.commons import timings
 from deepface.modules.demography import AnalyzeOptions, build_attribute_model, iter_analyze
 from deepface.modules.detection import ImageResult
 from deepface.options.verbs import ANALYZE, EXTRACT
@@ -103,9 +104,10 @@ def _analyze_into(
     stream = iter_analyze([paths[index] for index in pending], options)
     with closing(stream):  # stops the decoding threads when the run breaks off
         for result, faces in with_progress(stream, len(pending), disable=no_progress):
-            record = analysis_record(paths[pending[result.index]], result, faces)
-            out.write(json.dumps(record) + "\n")
-            out.flush()
+            with timings.stage("write"):
+                record = analysis_record(paths[pending[result.index]], result, faces)
+                out.write(json.dumps(record) + "\n")
+                out.flush()
             tally.images += 1
             tally.faces += len(faces)
             tally.failed += record["error"] is not None

@@ -24,6 +24,9 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     """How a run reports itself."""
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--timings", action="store_true",
+                        help="time each stage (load, detect, align, prepare, forward, write) and print "
+                        "the seconds in the summary (also DEEPFACE_TIMINGS=1)")
 
 
 def add_options(

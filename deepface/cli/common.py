@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
 from deepface import DeepFace
+from deepface.commons import timings
 from deepface.commons.image_utils import expand_image_paths
 from deepface.modules.detection import SKIP
 from deepface.modules.pipeline import ImageResult
@@ -120,3 +121,7 @@ def report_run(tally: RunTally, where: str) -> int:
         return EXIT_SOME_FAILED
     return EXIT_OK
 
+
+def report_timings(recorded: timings.Timings) -> None:
+    """Print the seconds of each stage on stderr, after the run's summary."""
+    print(f"timings: {recorded.summary()} (stages {recorded.total:.2f} s)", file=sys.stderr)

@@ -34,6 +34,7 @@ from deepface.cli.output import (
     pending_positions,
     read_recorded_lines,
 )
+from deepface.commons import timings
 from deepface.modules.detection import ExtractOptions, ImageResult, iter_extract_faces
 from deepface.options.verbs import EXTRACT
 
@@ -181,11 +182,12 @@ def _extract_into(out: IO[str], job: FaceJob, tally: RunTally, no_progress: bool
     with closing(stream):  # stops the decoding threads when the run breaks off
         for result, faces in with_progress(stream, len(job.pending), disable=no_progress):
             index = job.pending[result.index]
-            record = face_record(job.paths[index], result, faces)
-            if job.crops is not None:
-                _save_crops(job.crops, index, job.paths[index], faces, record["faces"])
-            out.write(json.dumps(record) + "\n")
-            out.flush()
+            with timings.stage("write"):
+                record = face_record(job.paths[index], result, faces)
+                if job.crops is not None:
+                    _save_crops(job.crops, index, job.paths[index], faces, record["faces"])
+                out.write(json.dumps(record) + "\n")
+                out.flush()
             tally.images += 1
             tally.faces += len(faces)
             tally.failed += record_failed(record)

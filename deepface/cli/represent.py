@@ -19,6 +19,7 @@ from deepface.cli.common import (
 )
 from deepface.cli.embeddings import EmbeddingWriter, NpzEmbeddingWriter, ParquetEmbeddingWriter, embedding_rows
 from deepface.cli.output import at_start_up, atomic_output, left_as_it_was, reported_if_broken_off
+from deepface.commons import timings
 from deepface.modules.detection import ImageResult
 from deepface.options.verbs import REPRESENT
 
@@ -111,7 +112,8 @@ def _write_rows(
 ) -> None:
     with closing(stream):  # stops the decoding threads when the run breaks off
         for result, embeddings in with_progress(stream, len(paths), disable=no_progress):
-            writer.add(embedding_rows(paths[result.index], result, embeddings))
+            with timings.stage("write"):
+                writer.add(embedding_rows(paths[result.index], result, embeddings))
             tally.images += 1
             tally.faces += len(embeddings)
             tally.failed += result.error is not None

@@ -8,7 +8,7 @@ numbers it gets alone in deepface, which runs every model once per face.
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from deepface.commons import image_utils
+from deepface.commons import image_utils, timings
 from deepface.models.Demography import Demography
 from deepface.models.Detector import DetectedFace
 from deepface.models.demography.DemographyUtils import ACTION_MODELS, prepare_faces
@@ -115,7 +115,8 @@ def analyze_faces(
     """Each face's attributes, one dict per model in ``models``' order: every model runs
     once over all ``faces`` (leading layers that models hold identically run once for
     them all, see :mod:`~deepface.models.demography.shared_trunk`)."""
-    prepared = prepare_faces([face.img for face in faces])
+    with timings.stage("prepare"):
+        prepared = prepare_faces([face.img for face in faces])
     per_model = predict_all(models, prepared, share_trunk)
     return [[model.attributes(rows[k]) for model, rows in zip(models, per_model)] for k in range(len(faces))]
 

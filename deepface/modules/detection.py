@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import cv2
 from numpy.typing import NDArray
 
-from deepface.commons import image_rules, image_utils
+from deepface.commons import image_rules, image_utils, timings
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, Point
 from deepface.modules import modeling
@@ -110,7 +110,8 @@ def iter_extract_faces(
     decoded images, whatever the number of inputs.
     """
     for result in detect_usable_faces(imgs, options, name_indices):
-        faces = _responses(result, options) if result.error is None else []
+        with timings.stage("align"):  # the response's faces: colour order, scale, crop boxes
+            faces = _responses(result, options) if result.error is None else []
         yield result, faces
 
 
@@ -271,9 +272,12 @@ def _detect_all(
     try:
         for image in (images[r.index] for r in loaded):
             check_detector_input(detector, image.shape, options)
-        framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
-        batch = detector.detect_faces_batch([image_rules.to_detector_pixels(f.pixels) for f in framed])
-        yield from [_faces_from_regions(regions, frame, options) for frame, regions in zip(framed, batch)]
+        with timings.stage("detect"):
+            framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
+            batch = detector.detect_faces_batch([image_rules.to_detector_pixels(f.pixels) for f in framed])
+        with timings.stage("align"):
+            faces = [_faces_from_regions(regions, frame, options) for frame, regions in zip(framed, batch)]
+        yield from faces
     except SYSTEMIC_ERRORS:
         raise
     except Exception:  # noqa: BLE001  (isolate the image that failed: each one alone)
@@ -341,9 +345,11 @@ def detect_faces(
 def _detect_framed(detector: Detector, img: NDArray[Any], options: ExtractOptions) -> List[DetectedFace]:
     """One image through ``detector``: size check, border, detection, crops."""
     check_detector_input(detector, img.shape, options)
-    frame = frame_image(img, options.border_fraction)
-    (regions,) = detector.detect_faces_batch([image_rules.to_detector_pixels(frame.pixels)])
-    return _faces_from_regions(regions, frame, options)
+    with timings.stage("detect"):
+        frame = frame_image(img, options.border_fraction)
+        (regions,) = detector.detect_faces_batch([image_rules.to_detector_pixels(frame.pixels)])
+    with timings.stage("align"):
+        return _faces_from_regions(regions, frame, options)
 
 
 def frame_image(img: NDArray[Any], fraction: float) -> FramedImage:

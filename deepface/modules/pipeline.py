@@ -21,7 +21,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optiona
 
 from numpy.typing import NDArray
 
-from deepface.commons import image_utils
+from deepface.commons import image_utils, timings
 from deepface.commons.exceptions import (
     SYSTEMIC_ERRORS,
     BatchFaceNotDetected,
@@ -155,12 +155,13 @@ class Prefetcher:
         been handed out.
         """
         taken = []
-        while len(taken) < count:
+        with timings.stage("load"):  # the wait for decoded inputs (decoding ahead overlaps the rest)
+            while len(taken) < count:
+                self._fill()
+                if not self._pending:
+                    break
+                taken.append(self._pending.popleft().result())
             self._fill()
-            if not self._pending:
-                break
-            taken.append(self._pending.popleft().result())
-        self._fill()
         if not taken and self._source_error is not None:
             error, self._source_error = self._source_error, None
             raise error
@@ -269,7 +270,8 @@ def _forward_chunk(chunk: List[Tuple[ImageResult, int]], forward: Forward, item:
     faces = [result.faces[k] for result, k in chunk]
     if item is not None:
         faces = [item(result, face) for (result, _), face in zip(chunk, faces)]
-    outputs = forward(faces)
+    with timings.stage("forward"):
+        outputs = forward(faces)
     if len(outputs) != len(chunk):
         raise RuntimeError(f"the model stage gave {len(outputs)} outputs for {len(chunk)} faces")
     for (result, k), output in zip(chunk, outputs):

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.commons import image_utils
+from deepface.commons import image_utils, timings
 from deepface.models.Detector import DetectedFace
 from deepface.models.FacialRecognition import FacialRecognition
 from deepface.modules import modeling
@@ -106,7 +106,8 @@ def build_recognition_model(model_name: str, precision: Optional[str] = None) ->
 
 def embed_faces(model: FacialRecognition, faces: Sequence[DetectedFace], options: RepresentOptions) -> List[FaceEmbedding]:
     """Embed ``faces`` (of any images) in one forward pass, normalised as asked."""
-    inputs = np.concatenate([model_input(face.img, model, options) for face in faces])
+    with timings.stage("prepare"):
+        inputs = np.concatenate([model_input(face.img, model, options) for face in faces])
     vectors = model.embed_batch(inputs)
     return [
         FaceEmbedding(
