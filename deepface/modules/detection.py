@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import cv2
 from numpy.typing import NDArray
 
-from deepface.commons import image_rules, image_utils
+from deepface.commons import image_rules, image_utils, stage_timing
 from deepface.commons.logger import get_logger
 from deepface.models.Detector import DetectedFace, Detector, FacialAreaRegion, Point
 from deepface.modules import modeling
@@ -272,7 +272,8 @@ def _detect_all(
         for image in (images[r.index] for r in loaded):
             check_detector_input(detector, image.shape, options)
         framed = [frame_image(images[r.index], options.border_fraction) for r in loaded]
-        batch = detector.detect_faces_batch([image_rules.to_detector_pixels(f.pixels) for f in framed])
+        with stage_timing.timed("detect"):
+            batch = detector.detect_faces_batch([image_rules.to_detector_pixels(f.pixels) for f in framed])
         yield from [_faces_from_regions(regions, frame, options) for frame, regions in zip(framed, batch)]
     except SYSTEMIC_ERRORS:
         raise
@@ -342,7 +343,8 @@ def _detect_framed(detector: Detector, img: NDArray[Any], options: ExtractOption
     """One image through ``detector``: size check, border, detection, crops."""
     check_detector_input(detector, img.shape, options)
     frame = frame_image(img, options.border_fraction)
-    (regions,) = detector.detect_faces_batch([image_rules.to_detector_pixels(frame.pixels)])
+    with stage_timing.timed("detect"):
+        (regions,) = detector.detect_faces_batch([image_rules.to_detector_pixels(frame.pixels)])
     return _faces_from_regions(regions, frame, options)
 
 

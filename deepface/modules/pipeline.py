@@ -21,7 +21,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optiona
 
 from numpy.typing import NDArray
 
-from deepface.commons import image_utils
+from deepface.commons import image_utils, stage_timing
 from deepface.commons.exceptions import (
     SYSTEMIC_ERRORS,
     BatchFaceNotDetected,
@@ -191,9 +191,10 @@ class Prefetcher:
 def load_one(index: int, item: Any, name_indices: bool, max_pixels: Optional[int] = None) -> Decoded:
     """One input decoded, or its load error recorded (``load_image`` raises only that)."""
     try:
-        pixels, source = image_utils.load_image(
-            item, index=index if name_indices else None, max_pixels=max_pixels
-        )
+        with stage_timing.timed("decode"):
+            pixels, source = image_utils.load_image(
+                item, index=index if name_indices else None, max_pixels=max_pixels
+            )
     except ImageLoadError as err:
         return ImageResult(index=index, source=err.source, error=err), None
     return ImageResult(index=index, source=source, shape=pixels.shape), pixels
@@ -269,7 +270,8 @@ def _forward_chunk(chunk: List[Tuple[ImageResult, int]], forward: Forward, item:
     faces = [result.faces[k] for result, k in chunk]
     if item is not None:
         faces = [item(result, face) for (result, _), face in zip(chunk, faces)]
-    outputs = forward(faces)
+    with stage_timing.timed("forward"):
+        outputs = forward(faces)
     if len(outputs) != len(chunk):
         raise RuntimeError(f"the model stage gave {len(outputs)} outputs for {len(chunk)} faces")
     for (result, k), output in zip(chunk, outputs):
