@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5005  # deepface's
 DEFAULT_TIMEOUT_S = LoadSettings.timeout_s
+#: seconds a gunicorn worker may take to start (build its models) whatever the request deadline
+START_TIMEOUT_S = 120
 #: deepface's defaults for a request that names no model or detector
 DEFAULT_WARM_UP_MODEL = "VGG-Face"
 DEFAULT_WARM_UP_DETECTOR = "opencv"
@@ -51,9 +53,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_at_least_one, default=1, help="threads per worker (default: 1)")
     parser.add_argument(
         "--timeout", type=_at_least_one, default=None,
-        help="seconds a worker may spend on start-up; a request not started this long after it "
-        f"came answers 504; SIGTERM waits this long for requests in flight (default: {DEFAULT_TIMEOUT_S:g}; "
-        "$DEEPFACE_API_TIMEOUT)",
+        help="a request not started this long (seconds) after it came answers 504; SIGTERM waits "
+        f"this long for requests in flight (default: {DEFAULT_TIMEOUT_S:g}; $DEEPFACE_API_TIMEOUT)",
     )
     parser.add_argument(
         "--max-batch", type=_at_least_one, default=None, metavar="N",
@@ -170,14 +171,16 @@ def _warm_up_names(given: Optional[List[str]], from_env: Sequence[str], default:
 def gunicorn_options(args: argparse.Namespace, load: Optional[LoadSettings] = None) -> Dict[str, Any]:
     """gunicorn's settings for these options (a SIGTERM waits up to the timeout for requests
     in flight: gunicorn's graceful timeout)."""
-    timeout = math.ceil((load or server_load(args)).timeout_s)
+    deadline = math.ceil((load or server_load(args)).timeout_s)
     return {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
         "threads": args.threads,
         "worker_class": "gthread" if args.threads > 1 else "sync",
-        "timeout": timeout,
-        "graceful_timeout": timeout,
+        # a worker may take this long to start (its models built); gthread workers answer
+        # gunicorn's heartbeat while requests run, so a request's own limit is the deadline
+        "timeout": max(deadline, START_TIMEOUT_S),
+        "graceful_timeout": deadline,
         "accesslog": "-" if args.verbose else None,
         "errorlog": "-",
         "loglevel": "info" if args.verbose else "warning",
