@@ -73,7 +73,7 @@ bench-recognition:
 SERVE_BENCH_ARGS ?= --clients 1 4 16 64 --seconds 10 --output docs/benchmarks-serving.md
 
 bench-serve:
-	DEEPFACE_ORACLE_DIR=$(CURDIR)/.oracle $(BIN)/python scripts/benchmark_serving.py $(SERVE_BENCH_ARGS)
+	DEEPFACE_ORACLE_DIR=$(abspath $(ORACLE_DIR)) $(BIN)/python scripts/benchmark_serving.py $(SERVE_BENCH_ARGS)
 
 ANALYZE_BENCH_ARGS ?= --photos 8 --repeats 3 --output docs/benchmarks-analyze.md
 
