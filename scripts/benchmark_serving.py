@@ -8,9 +8,13 @@ API (its gunicorn command, ``gunicorn --workers=N "app:create_app()"`` in its
 ``deepface/api/src``, from ``DEEPFACE_ORACLE_DIR``) with one worker and with
 ``--peer-workers``. All use the same weights (``DEEPFACE_HOME``; random-weight files
 work) and the same photos. Each cell runs closed-loop clients (one request in flight
-each, a new connection per request) for ``--seconds``; it reports requests per second,
+each, a new connection per request) for ``--seconds``; it reports the requests answered
+within that time per second,
 p50/p99 latency, errors, and the server's peak resident memory (master and workers,
-sampled every 0.2 s). This package's server also reports its time per stage (/metrics).
+sampled every 0.2 s). Every answer is checked against the photo's answer alone (taken at
+warm-up), and with ``--corrupt-every N`` every Nth request is a corrupt image that must be
+answered 400: the ``wrong`` column counts the misses. This package's server also reports
+its time per stage (/metrics).
 The machine's load average (``/proc/loadavg``) is printed beside every cell.
 """
 
@@ -60,6 +64,7 @@ class Cell:
     seconds: float
     latencies: List[float] = field(default_factory=list)
     errors: int = 0
+    wrong: int = 0  # an answer unlike the photo's answer alone, or a corrupt image not answered 400
     peak_rss_mb: float = 0.0
     load: str = ""
 
@@ -161,7 +166,11 @@ def tree_rss_mb(process: psutil.Process) -> float:
     return total / 2**20
 
 
-def run_cell(name: str, port: int, pid: int, bodies: List[bytes], clients: int, seconds: float) -> Cell:
+CORRUPT = json.dumps({"img": "data:image/jpeg;base64,bm90IGFuIGltYWdl"}).encode()
+
+
+def run_cell(name: str, port: int, pid: int, bodies: List[bytes], expected: List[Any], clients: int,
+             seconds: float, corrupt_every: int = 0) -> Cell:
     cell = Cell(server=name, clients=clients, seconds=seconds, load=load_average())
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -170,16 +179,22 @@ def run_cell(name: str, port: int, pid: int, bodies: List[bytes], clients: int, 
         sent = number
         while time.monotonic() < stop_at:
             started = time.monotonic()
+            corrupt = corrupt_every > 0 and sent % corrupt_every == corrupt_every - 1
+            body = with_model(CORRUPT, bodies[0]) if corrupt else bodies[sent % len(bodies)]
             try:
-                status, _ = post(port, bodies[sent % len(bodies)])
+                status, answer = post(port, body)
             except OSError:
-                status = 0
-            spent = time.monotonic() - started
+                status, answer = 0, b""
+            right = status == 400 if corrupt else status != 200 or json.loads(answer) == expected[sent % len(bodies)]
+            finished = time.monotonic()
             sent += 1
             with lock:
-                if status == 200 and time.monotonic() <= stop_at + 0.5 * seconds:
-                    cell.latencies.append(spent)
-                elif status != 200:
+                if finished > stop_at:  # answered after the cell's time: not counted
+                    continue
+                cell.wrong += 0 if right else 1
+                if status == 200 or (corrupt and status == 400):
+                    cell.latencies.append(finished - started)
+                else:
                     cell.errors += 1
 
     server = psutil.Process(pid)
@@ -190,6 +205,11 @@ def run_cell(name: str, port: int, pid: int, bodies: List[bytes], clients: int, 
         cell.peak_rss_mb = max(cell.peak_rss_mb, tree_rss_mb(server))
         time.sleep(0.2)
     return cell
+
+
+def with_model(corrupt: bytes, like: bytes) -> bytes:
+    """The corrupt image with the model and detector of ``like``."""
+    return json.dumps({**json.loads(like), **json.loads(corrupt)}).encode()
 
 
 def load_average() -> str:
@@ -219,14 +239,14 @@ def measure(server: Server, args: argparse.Namespace, port: int, bodies: List[by
     print(f"starting {server.name} ...", flush=True)
     process = start(server, f"http://127.0.0.1:{port}", log)
     try:
-        for body in bodies:  # warm-up: first calls build caches
-            post(port, body)
+        expected = [json.loads(post(port, body)[1]) for body in bodies]  # warm-up, and each photo's answer alone
         idle_rss = tree_rss_mb(psutil.Process(process.pid))
         cells = []
         for clients in args.clients:
-            cell = run_cell(server.name, port, process.pid, bodies, clients, args.seconds)
+            cell = run_cell(server.name, port, process.pid, bodies, expected, clients, args.seconds, args.corrupt_every)
             print(f"  {clients:3d} clients: {cell.throughput:6.2f} req/s  p50 {cell.percentile(0.5):7.0f} ms  "
-                  f"p99 {cell.percentile(0.99):7.0f} ms  errors {cell.errors}  peak RSS {cell.peak_rss_mb:6.0f} MB  "
+                  f"p99 {cell.percentile(0.99):7.0f} ms  errors {cell.errors}  wrong {cell.wrong}  "
+                  f"peak RSS {cell.peak_rss_mb:6.0f} MB  "
                   f"(load {cell.load})", flush=True)
             cells.append(cell)
         extra = {"idle_rss_mb": idle_rss}
@@ -240,14 +260,15 @@ def measure(server: Server, args: argparse.Namespace, port: int, bodies: List[by
 def report(cells: List[Cell], extras: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"Workload: one-image `/represent`, {args.model} + {args.detector}, photos {args.width} px wide, "
-        f"{args.seconds:g} s per cell, closed-loop clients (a new connection per request).",
+        f"{args.seconds:g} s per cell, closed-loop clients (a new connection per request)"
+        + (f", every {args.corrupt_every}th request a corrupt image (counted when answered 400)." if args.corrupt_every else "."),
         "",
-        "| server | clients | req/s | p50 ms | p99 ms | errors | peak RSS MB | load avg (1/5/15 min) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| server | clients | req/s | p50 ms | p99 ms | errors | wrong | peak RSS MB | load avg (1/5/15 min) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for cell in cells:
         lines.append(f"| {cell.server} | {cell.clients} | {cell.throughput:.2f} | {cell.percentile(0.5):.0f} | "
-                     f"{cell.percentile(0.99):.0f} | {cell.errors} | {cell.peak_rss_mb:.0f} | {cell.load} |")
+                     f"{cell.percentile(0.99):.0f} | {cell.errors} | {cell.wrong} | {cell.peak_rss_mb:.0f} | {cell.load} |")
     lines += ["", "Resident memory after warm-up (MB): " + ", ".join(
         f"{name}: {extra['idle_rss_mb']:.0f}" for name, extra in extras.items())]
     for name, extra in extras.items():
@@ -271,6 +292,8 @@ def main() -> None:
     parser.add_argument("--model", default="Facenet")
     parser.add_argument("--detector", default="mtcnn")
     parser.add_argument("--width", type=int, default=320, help="photo width in pixels")
+    parser.add_argument("--corrupt-every", type=int, default=0, metavar="N",
+                        help="every Nth request of a client sends a corrupt image (expects 400); 0: none")
     parser.add_argument("--output", type=Path, help="write the markdown table here (appended)")
     args = parser.parse_args()
     uris = photo_uris(args.width)

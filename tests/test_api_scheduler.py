@@ -117,3 +117,18 @@ def test_settings_from_the_environment() -> None:
         LoadSettings.from_env({"DEEPFACE_API_MAX_BATCH": "many"})
     with pytest.raises(ValueError, match="max_queue"):
         LoadSettings(max_queue=0)
+
+
+def test_serve_options_override_the_load_settings_of_the_environment() -> None:
+    from deepface.api.launcher import gunicorn_options, server_load
+    from deepface.cli import build_parser
+
+    env = LoadSettings(max_batch=16, batch_wait_ms=2, max_queue=9, timeout_s=30, runs=3)
+    args = build_parser().parse_args(["serve", "--batch-wait-ms", "0", "--max-queue", "4", "--timeout", "7"])
+    load = server_load(args, env)
+    assert load == LoadSettings(max_batch=16, batch_wait_ms=0, max_queue=4, timeout_s=7, runs=3)
+    options = gunicorn_options(args, load)
+    assert options["graceful_timeout"] == 7 and options["timeout"] >= 7
+    assert server_load(build_parser().parse_args(["serve"]), LoadSettings()) == LoadSettings()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--batch-wait-ms", "-1"])
