@@ -124,11 +124,13 @@ def test_serve_options_override_the_load_settings_of_the_environment() -> None:
     from deepface.cli import build_parser
 
     env = LoadSettings(max_batch=16, batch_wait_ms=2, max_queue=9, timeout_s=30, runs=3)
-    args = build_parser().parse_args(["serve", "--batch-wait-ms", "0", "--max-queue", "4", "--timeout", "7"])
+    args = build_parser().parse_args(["serve", "--threads", "8", "--max-queue", "4", "--timeout", "7"])
     load = server_load(args, env)
-    assert load == LoadSettings(max_batch=16, batch_wait_ms=0, max_queue=4, timeout_s=7, runs=3)
+    assert load == LoadSettings(max_batch=16, batch_wait_ms=2, max_queue=4, timeout_s=7, runs=3)
     options = gunicorn_options(args, load)
     assert options["graceful_timeout"] == 7 and options["timeout"] >= 7
-    assert server_load(build_parser().parse_args(["serve"]), LoadSettings()) == LoadSettings()
+    assert server_load(build_parser().parse_args(["serve", "--threads", "2"]), LoadSettings()) == LoadSettings()
+    one_thread = server_load(build_parser().parse_args(["serve"]), LoadSettings())  # nothing to merge with
+    assert one_thread == LoadSettings(batch_wait_ms=0) and not one_thread.merging
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--batch-wait-ms", "-1"])

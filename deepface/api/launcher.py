@@ -157,6 +157,8 @@ def server_load(args: argparse.Namespace, base: Optional[LoadSettings] = None) -
     names = {"max_batch": "max_batch", "batch_wait_ms": "batch_wait_ms", "max_queue": "max_queue",
              "timeout_s": "timeout", "runs": "runs"}
     changes = {field: getattr(args, option) for field, option in names.items() if getattr(args, option, None) is not None}
+    if getattr(args, "threads", 1) == 1:  # one request at a time: nothing to merge with, so no window
+        changes["batch_wait_ms"] = 0.0
     return dataclasses.replace(base, **changes)
 
 

@@ -21,7 +21,7 @@ anything else ``INTERNAL`` without details (logged here).
 
 import os
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Optional, Tuple
 
 try:
@@ -258,7 +258,10 @@ def create_server(
     if variables is None:
         load_env_file()
         variables = Variables.from_env()
-    services = Container(variables=variables, load=LoadSettings.from_env())
+    load = LoadSettings.from_env()
+    if max_workers == 1:  # one request at a time: nothing to merge with, so no window
+        load = replace(load, batch_wait_ms=0.0)
+    services = Container(variables=variables, load=load)
     services.model_service.load_models_on_startup()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="deepface-grpc"),

@@ -95,7 +95,6 @@ class Scheduler:
         self._held = 0
         self._order = itertools.count()
         self._runners: List[threading.Thread] = []
-        self._closed = False
 
     # ------------------------------------------------------------ requests' side
 
@@ -177,19 +176,16 @@ class Scheduler:
             self._runners.append(runner)
 
     def _run_forever(self) -> None:
+        """A runner: daemon thread, ends with its process (gunicorn drains requests first)."""
         while True:
             job, tickets = self._next_job()
-            if job is None:
-                return
             if tickets:
                 self._run(job, tickets)
 
-    def _next_job(self) -> Tuple[Optional[Job], List[Ticket]]:
+    def _next_job(self) -> Tuple[Job, List[Ticket]]:
         """The oldest ready job, its window ended or full, with its requests still waiting."""
         with self._lock:
             while True:
-                if self._closed and not self._queued:
-                    return None, []
                 now = time.monotonic()
                 ready = next((job for job in self._queued if job.is_ready(now)), None)
                 if ready is not None:
@@ -243,9 +239,3 @@ class Scheduler:
         except Exception:  # noqa: BLE001 - the service answers its own errors; this is a bug
             logger.exception("unexpected error while answering a request")
             return {"error": "internal server error"}, 500
-
-    def close(self) -> None:
-        """Let the runners end once the queued jobs are done."""
-        with self._lock:
-            self._closed = True
-            self._lock.notify_all()
