@@ -13,7 +13,9 @@ within that time per second,
 p50/p99 latency, errors, and the server's peak resident memory (master and workers,
 sampled every 0.2 s). Every answer is checked against the photo's answer alone (taken at
 warm-up), and with ``--corrupt-every N`` every Nth request is a corrupt image that must be
-answered 400: the ``wrong`` column counts the misses. This package's server also reports
+answered 400: the ``wrong`` column counts the misses. The server's CPU time per answered
+request (its processes' user + system time during the cell) is steadier than requests
+per second on a machine that other work shares. This package's server also reports
 its time per stage (/metrics).
 The machine's load average (``/proc/loadavg``) is printed beside every cell.
 """
@@ -66,11 +68,16 @@ class Cell:
     errors: int = 0
     wrong: int = 0  # an answer unlike the photo's answer alone, or a corrupt image not answered 400
     peak_rss_mb: float = 0.0
+    cpu_s: float = 0.0  # the server's CPU time (user + system, all its processes) during the cell
     load: str = ""
 
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_s * 1000 / max(len(self.latencies), 1)
 
     def percentile(self, q: float) -> float:
         if not self.latencies:
@@ -156,6 +163,17 @@ def post(port: int, body: bytes, timeout_s: float = 300) -> Tuple[int, bytes]:
         connection.close()
 
 
+def tree_cpu_s(process: psutil.Process) -> float:
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def tree_rss_mb(process: psutil.Process) -> float:
     total = 0
     for member in [process, *process.children(recursive=True)]:
@@ -198,12 +216,14 @@ def run_cell(name: str, port: int, pid: int, bodies: List[bytes], expected: List
                     cell.errors += 1
 
     server = psutil.Process(pid)
+    cpu_before = tree_cpu_s(server)
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):
         cell.peak_rss_mb = max(cell.peak_rss_mb, tree_rss_mb(server))
         time.sleep(0.2)
+    cell.cpu_s = tree_cpu_s(server) - cpu_before
     return cell
 
 
@@ -246,6 +266,7 @@ def measure(server: Server, args: argparse.Namespace, port: int, bodies: List[by
             cell = run_cell(server.name, port, process.pid, bodies, expected, clients, args.seconds, args.corrupt_every)
             print(f"  {clients:3d} clients: {cell.throughput:6.2f} req/s  p50 {cell.percentile(0.5):7.0f} ms  "
                   f"p99 {cell.percentile(0.99):7.0f} ms  errors {cell.errors}  wrong {cell.wrong}  "
+                  f"CPU {cell.cpu_ms_per_request:5.0f} ms/req  "
                   f"peak RSS {cell.peak_rss_mb:6.0f} MB  "
                   f"(load {cell.load})", flush=True)
             cells.append(cell)
@@ -263,12 +284,12 @@ def report(cells: List[Cell], extras: Dict[str, Dict[str, Any]], args: argparse.
         f"{args.seconds:g} s per cell, closed-loop clients (a new connection per request)"
         + (f", every {args.corrupt_every}th request a corrupt image (counted when answered 400)." if args.corrupt_every else "."),
         "",
-        "| server | clients | req/s | p50 ms | p99 ms | errors | wrong | peak RSS MB | load avg (1/5/15 min) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| server | clients | req/s | p50 ms | p99 ms | errors | wrong | server CPU ms/req | peak RSS MB | load avg (1/5/15 min) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for cell in cells:
         lines.append(f"| {cell.server} | {cell.clients} | {cell.throughput:.2f} | {cell.percentile(0.5):.0f} | "
-                     f"{cell.percentile(0.99):.0f} | {cell.errors} | {cell.wrong} | {cell.peak_rss_mb:.0f} | {cell.load} |")
+                     f"{cell.percentile(0.99):.0f} | {cell.errors} | {cell.wrong} | {cell.cpu_ms_per_request:.0f} | {cell.peak_rss_mb:.0f} | {cell.load} |")
     lines += ["", "Resident memory after warm-up (MB): " + ", ".join(
         f"{name}: {extra['idle_rss_mb']:.0f}" for name, extra in extras.items())]
     for name, extra in extras.items():
