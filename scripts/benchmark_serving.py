@@ -25,6 +25,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -317,6 +318,7 @@ def main() -> None:
                         help="every Nth request of a client sends a corrupt image (expects 400); 0: none")
     parser.add_argument("--output", type=Path, help="write the markdown table here (appended)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: the servers are stopped too (finally)
     uris = photo_uris(args.width)
     bodies = [json.dumps({"img": uri, "model_name": args.model, "detector_backend": args.detector}).encode() for uri in uris]
     cells: List[Cell] = []
