@@ -12,7 +12,6 @@ waiting ``timeout_s`` after it came is answered :class:`DeadlineExceeded` (504) 
 out of its job, unrun.
 """
 
-import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -76,7 +75,6 @@ class Job:
     merged: Optional[Merged]
     ready_at: float
     limit: int
-    order: int
     tickets: List[Ticket] = field(default_factory=list)
 
     def is_ready(self, now: float) -> bool:
@@ -93,7 +91,6 @@ class Scheduler:
         self._open: Dict[Hashable, Job] = {}  # jobs still taking requests, by key
         self._queued: List[Job] = []  # in order of arrival
         self._held = 0
-        self._order = itertools.count()
         self._runners: List[threading.Thread] = []
 
     # ------------------------------------------------------------ requests' side
@@ -136,7 +133,7 @@ class Scheduler:
             wait_s = self.settings.batch_wait_ms / 1000 if key is not None else 0.0
             limit = self.settings.max_batch if key is not None else 1
             job = Job(key=key, route=route, merged=merged if key is not None else None,
-                      ready_at=now + wait_s, limit=limit, order=next(self._order))
+                      ready_at=now + wait_s, limit=limit)
             self._queued.append(job)
             if key is not None:
                 self._open[key] = job
