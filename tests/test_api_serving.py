@@ -103,6 +103,20 @@ def test_merged_requests_answer_as_alone_and_a_bad_image_fails_alone(server: Any
     assert calls < len(order), "no request was merged with another"
 
 
+@pytest.mark.parametrize("route, extra", [("/extract_faces", {"return_face": True}), ("/analyze", {"actions": ["nothing"]})])
+def test_other_routes_merged_answer_as_alone(server: Any, images: Dict[str, str], route: str, extra: Dict[str, Any]) -> None:
+    """``/extract_faces`` (with the crops) merged; ``/analyze`` with an unknown action fails
+    the same way merged as alone (each request's own 400)."""
+    url = server[0]
+    order = ["img1.jpg", "corrupt", "img2.jpg", "img1.jpg"]
+    body = {"detector_backend": "opencv", **extra}
+    alone = {name: call(url + route, {"img": images[name], **body})[:2] for name in set(order)}
+    with ThreadPoolExecutor(len(order)) as pool:
+        merged = list(pool.map(lambda name: call(url + route, {"img": images[name], **body})[:2], order))
+    assert merged == [alone[name] for name in order]
+    assert alone["corrupt"][0] == 400 and alone["img1.jpg"][0] == (200 if route == "/extract_faces" else 400)
+
+
 def test_merged_pairs_answer_as_alone(server: Any, images: Dict[str, str]) -> None:
     url = server[0]
     pairs = [("img1.jpg", "img2.jpg"), ("img1.jpg", "img1.jpg"), ("img2.jpg", "corrupt")]
