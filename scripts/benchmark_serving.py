@@ -3,7 +3,8 @@
     python scripts/benchmark_serving.py --clients 1 4 16 64 --seconds 10 --output docs/benchmarks-serving.md
 
 Each server is a real one on 127.0.0.1, started fresh: this package's ``deepface serve``
-(one worker, ``--threads`` threads) with merging on and off, and deepface 0.0.103's own
+(one worker, ``--threads`` threads) with merging on and off, or with ``--peer-workers``
+single-thread workers (``workers-N``: memory of N threads against N workers), and deepface 0.0.103's own
 API (its gunicorn command, ``gunicorn --workers=N "app:create_app()"`` in its
 ``deepface/api/src``, from ``DEEPFACE_ORACLE_DIR``) with one worker and with
 ``--peer-workers``. All use the same weights (``DEEPFACE_HOME``; random-weight files
@@ -105,7 +106,7 @@ def photo_uris(width: int) -> List[str]:
 
 
 def servers(args: argparse.Namespace, port: int) -> List[Server]:
-    """The servers to measure, by name (``on``, ``off``, ``deepface``, ``deepface-N``)."""
+    """The servers to measure, by name (``on``, ``off``, ``workers-N``, ``deepface``, ``deepface-N``)."""
     env = {**os.environ, "DEEPFACE_FACE_RECOGNITION_MODELS": args.model, "DEEPFACE_FACE_DETECTION_MODELS": args.detector}
     ours = [sys.executable, "-m", "deepface.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "1", "--threads", str(args.threads)]
@@ -121,6 +122,8 @@ def servers(args: argparse.Namespace, port: int) -> List[Server]:
         "on": Server(f"this package, merging on, 1 worker x {args.threads} threads", ours, REPO, env),
         "off": Server(f"this package, merging off, 1 worker x {args.threads} threads",
                       ours + ["--batch-wait-ms", "0"], REPO, env),
+        "workers-N": Server(f"this package, {args.peer_workers} workers x 1 thread",
+                            ours[:-4] + ["--workers", str(args.peer_workers), "--threads", "1"], REPO, env),
         "deepface": peer(1),
         "deepface-N": peer(args.peer_workers),
     }
@@ -308,9 +311,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--servers", nargs="+", default=["on", "off", "deepface", "deepface-N"],
-                        choices=["on", "off", "deepface", "deepface-N"])
+                        choices=["on", "off", "workers-N", "deepface", "deepface-N"])
     parser.add_argument("--threads", type=int, default=8, help="this package's threads (one worker)")
-    parser.add_argument("--peer-workers", type=int, default=4, help="deepface's workers for deepface-N")
+    parser.add_argument("--peer-workers", type=int, default=4,
+                        help="workers of deepface-N, and of workers-N (this package, one thread each)")
     parser.add_argument("--model", default="Facenet")
     parser.add_argument("--detector", default="mtcnn")
     parser.add_argument("--width", type=int, default=320, help="photo width in pixels")
