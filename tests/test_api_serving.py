@@ -5,6 +5,7 @@ is full, 504 past the deadline, and SIGTERM finishing the requests in flight (ex
 
 import base64
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -161,7 +162,12 @@ def test_a_full_queue_answers_503_with_retry_after(server: Any, images: Dict[str
 
 def test_a_request_waiting_past_the_deadline_is_answered_504(server: Any, images: Dict[str, str]) -> None:
     url = server[0]
-    long_batch = {"img": [images["img1.jpg"], images["img2.jpg"]] * 12, **MODEL}  # longer than the deadline
+    pair = [images["img1.jpg"], images["img2.jpg"]]
+    started = time.monotonic()
+    assert call(url + "/represent", {"img": pair * 4, **MODEL})[0] == 200
+    per_image = (time.monotonic() - started) / 8
+    pairs = min(1000, math.ceil(1.5 * DEADLINE_S / per_image / 2))  # a batch that runs 1.5 deadlines
+    long_batch = {"img": pair * pairs, **MODEL}
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(call, url + "/represent", long_batch)
         time.sleep(0.5)
@@ -174,13 +180,14 @@ def test_a_request_waiting_past_the_deadline_is_answered_504(server: Any, images
 
 def test_sigterm_finishes_requests_in_flight_then_exits_0(server: Any, images: Dict[str, str]) -> None:
     url, process, log = server
-    with ThreadPoolExecutor(4) as pool:
-        replies = [pool.submit(call, url + "/represent", {"img": images[name], **MODEL})
-                   for name in ("img1.jpg", "img2.jpg", "img1.jpg", "img2.jpg")]
+    batch = {"img": [images["img1.jpg"], images["img2.jpg"]] * 4, **MODEL}  # one runner: one runs, one waits
+    with ThreadPoolExecutor(2) as pool:
+        replies = [pool.submit(call, url + "/represent", batch) for _ in range(2)]
         time.sleep(0.3)  # the requests reached the worker
         process.send_signal(signal.SIGTERM)
         statuses = [reply.result()[0] for reply in replies]
-    assert statuses == [200] * 4
+    assert statuses == [200] * 2
     assert process.wait(timeout=60) == 0, log.read_text()[-2000:]
+    assert [reply.result()[1]["results"] for reply in replies] == [replies[0].result()[1]["results"]] * 2
     with pytest.raises(OSError):
         urllib.request.urlopen(url + "/", timeout=5)
