@@ -14,7 +14,7 @@ DETECTOR ?= mtcnn
 # when they are there already, and reinstalls when ORACLE_PACKAGES changes.
 ORACLE_STAMP := $(ORACLE_DIR)/.installed
 
-.PHONY: setup packages oracle database-servers test test-fast demo bench bench-recognition bench-analyze bench-database bench-database-servers bench-matrix clean
+.PHONY: setup packages oracle database-servers test test-fast demo bench bench-recognition bench-analyze bench-database bench-database-servers bench-matrix bench-serve clean
 
 # Everything the package, its engines and the tests need, the oracle and the upstream
 # pull request's tool environment (tests/test_upstream_pr.py) included.
@@ -85,6 +85,12 @@ RECOGNITION_BENCH_ARGS ?= --photos 8 --output docs/benchmarks-recognition.md
 
 bench-recognition:
 	$(BIN)/python scripts/benchmark_recognition.py $(RECOGNITION_BENCH_ARGS)
+
+# Real servers on 127.0.0.1: this package's (merging on, off) and deepface 0.0.103's API (oracle).
+SERVE_BENCH_ARGS ?= --clients 1 4 16 64 --seconds 10 --output docs/benchmarks-serving.md
+
+bench-serve:
+	DEEPFACE_ORACLE_DIR=$(abspath $(ORACLE_DIR)) $(BIN)/python scripts/benchmark_serving.py $(SERVE_BENCH_ARGS)
 
 ANALYZE_BENCH_ARGS ?= --photos 8 --repeats 3 --output docs/benchmarks-analyze.md
 

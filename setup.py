@@ -90,7 +90,7 @@ setup(
         "qdrant": ["qdrant-client>=1.9"],
         "milvus": ["pymilvus>=2.4", "milvus-lite>=2.4"],
         # the REST API (deepface serve)
-        "api": ["flask>=3", "flask-cors>=4", "gunicorn>=22", "python-dotenv>=1"],
+        "api": ["flask>=3", "flask-cors>=4", "gunicorn>=22", "python-dotenv>=1", "prometheus-client>=0.17"],
         # deepface's fire-style command line (deepface verify img1.jpg img2.jpg), as deepface's extra
         "cli": ["fire>=0.4.0"],
         # deepface's gRPC server (deepface.api.src.grpc_server); grpcio-tools generates its

@@ -12,17 +12,20 @@ This module imports neither Flask nor gunicorn until a server starts.
 import argparse
 import dataclasses
 import logging
+import math
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from deepface.api.src.dependencies.serving import HttpSettings, load_env_file
+from deepface.api.src.dependencies.serving import HttpSettings, LoadSettings, load_env_file
 from deepface.api.src.dependencies.variables import DEFAULT_MAX_REQUEST_MB, Variables, split_names
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5005  # deepface's
-DEFAULT_TIMEOUT_S = 120
+DEFAULT_TIMEOUT_S = LoadSettings.timeout_s
+#: seconds a gunicorn worker may take to start (build its models) whatever the request deadline
+START_TIMEOUT_S = 120
 #: deepface's defaults for a request that names no model or detector
 DEFAULT_WARM_UP_MODEL = "VGG-Face"
 DEFAULT_WARM_UP_DETECTOR = "opencv"
@@ -49,8 +52,28 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (default: 1)")
     parser.add_argument("--threads", type=_at_least_one, default=1, help="threads per worker (default: 1)")
     parser.add_argument(
-        "--timeout", type=_at_least_one, default=DEFAULT_TIMEOUT_S,
-        help=f"seconds a worker may spend on start-up or one request (default: {DEFAULT_TIMEOUT_S})",
+        "--timeout", type=_at_least_one, default=None,
+        help="a request not started this long (seconds) after it came answers 504; SIGTERM waits "
+        f"this long for requests in flight (default: {DEFAULT_TIMEOUT_S:g}; $DEEPFACE_API_TIMEOUT)",
+    )
+    parser.add_argument(
+        "--max-batch", type=_at_least_one, default=None, metavar="N",
+        help=f"most concurrent one-image requests merged into one pipeline call (default: {LoadSettings.max_batch}; "
+        "$DEEPFACE_API_MAX_BATCH)",
+    )
+    parser.add_argument(
+        "--batch-wait-ms", type=_not_negative, default=None, metavar="MS",
+        help=f"how long a request waits for others to merge with (default: {LoadSettings.batch_wait_ms:g}; "
+        "0: no merging; $DEEPFACE_API_BATCH_WAIT_MS)",
+    )
+    parser.add_argument(
+        "--max-queue", type=_at_least_one, default=None, metavar="N",
+        help=f"requests a worker holds; one more answers 503 with Retry-After (default: {LoadSettings.max_queue}; "
+        "$DEEPFACE_API_MAX_QUEUE)",
+    )
+    parser.add_argument(
+        "--runs", type=_at_least_one, default=None, metavar="N",
+        help=f"pipeline calls a worker runs at once (default: {LoadSettings.runs}; $DEEPFACE_API_RUNS)",
     )
     parser.add_argument(
         "--allow-paths", nargs="+", default=None, metavar="DIR",
@@ -82,6 +105,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-warm-up", action="store_true", help="build models on first use only")
     parser.add_argument("-v", "--verbose", action="store_true")
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value:g}")
+    return value
 
 
 def _at_least_one(text: str) -> int:
@@ -121,6 +151,17 @@ def server_settings(args: argparse.Namespace, base: Optional[HttpSettings] = Non
     return dataclasses.replace(base, **changes)
 
 
+def server_load(args: argparse.Namespace, base: Optional[LoadSettings] = None) -> LoadSettings:
+    """The environment's merging, queue and timeout settings, overridden by the command line's."""
+    base = base or LoadSettings.from_env()
+    names = {"max_batch": "max_batch", "batch_wait_ms": "batch_wait_ms", "max_queue": "max_queue",
+             "timeout_s": "timeout", "runs": "runs"}
+    changes = {field: getattr(args, option) for field, option in names.items() if getattr(args, option, None) is not None}
+    if getattr(args, "threads", 1) == 1:  # one request at a time: nothing to merge with, so no window
+        changes["batch_wait_ms"] = 0.0
+    return dataclasses.replace(base, **changes)
+
+
 def _warm_up_names(given: Optional[List[str]], from_env: Sequence[str], default: str, off: bool) -> tuple:
     if off:
         return ()
@@ -129,14 +170,19 @@ def _warm_up_names(given: Optional[List[str]], from_env: Sequence[str], default:
     return tuple(from_env) or (default,)
 
 
-def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
-    """gunicorn's settings for these options."""
+def gunicorn_options(args: argparse.Namespace, load: Optional[LoadSettings] = None) -> Dict[str, Any]:
+    """gunicorn's settings for these options (a SIGTERM waits up to the timeout for requests
+    in flight: gunicorn's graceful timeout)."""
+    deadline = math.ceil((load or server_load(args)).timeout_s)
     return {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
         "threads": args.threads,
         "worker_class": "gthread" if args.threads > 1 else "sync",
-        "timeout": args.timeout,
+        # a worker may take this long to start (its models built); gthread workers answer
+        # gunicorn's heartbeat while requests run, so a request's own limit is the deadline
+        "timeout": max(deadline, START_TIMEOUT_S),
+        "graceful_timeout": deadline,
         "accesslog": "-" if args.verbose else None,
         "errorlog": "-",
         "loglevel": "info" if args.verbose else "warning",
@@ -145,7 +191,12 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
-def serve(variables: Variables, options: Dict[str, Any], settings: Optional[HttpSettings] = None) -> None:
+def serve(
+    variables: Variables,
+    options: Dict[str, Any],
+    settings: Optional[HttpSettings] = None,
+    load: Optional[LoadSettings] = None,
+) -> None:
     """Run gunicorn until it is stopped; each worker builds its own application."""
     from gunicorn.app.base import BaseApplication  # imported here: only a server needs it
 
@@ -158,7 +209,7 @@ def serve(variables: Variables, options: Dict[str, Any], settings: Optional[Http
         def load(self) -> Any:
             from deepface.api.src.app import create_app
 
-            return create_app(variables, settings or HttpSettings.from_env())
+            return create_app(variables, settings or HttpSettings.from_env(), load or LoadSettings.from_env())
 
     DeepFaceServer().run()
 
@@ -169,12 +220,13 @@ def serve_command(args: argparse.Namespace) -> int:
         load_env_file()
         variables = server_variables(args)
         settings = server_settings(args)
+        load = server_load(args)
         _check_can_serve(variables)
     except (ValueError, ImportError) as error:
         print(f"deepface serve: {error}", file=sys.stderr)
         return EXIT_USAGE
     logger.info("serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
-    serve(variables, gunicorn_options(args), settings)
+    serve(variables, gunicorn_options(args, load), settings, load)
     return 0
 
 

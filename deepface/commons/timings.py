@@ -3,15 +3,17 @@
 The batched pipeline marks its stages with :func:`stage`: ``load`` (the calling thread
 waiting for decoded inputs), ``detect`` (bordering and the detector), ``align`` (crops,
 rotation and the response's faces), ``prepare`` (faces resized and normalised for a
-model), ``forward`` (the model's pass over a batch of faces) and ``write`` (the command
-line writing its output). Stages nest *exclusively*: time spent in an inner stage is
+model), ``forward`` (the model's pass over a batch of faces), ``write`` (the command
+line writing its output); also ``decode`` (one input read and decoded, in whichever
+thread decodes it) and ``search`` (a database search). Stages nest *exclusively*: time spent in an inner stage is
 not counted in the outer one, so the stages of one thread add up to at most the wall
 time of the call.
 
 Recording is on inside :func:`collect` (any thread of the process records into every
 open collector) and for the whole process with ``DEEPFACE_TIMINGS=1`` (read with
 :func:`process_totals`). Off, :func:`stage` returns a shared do-nothing context: no
-clock is read and nothing is stored.
+clock is read and nothing is stored. A server's metrics receive every stage as it ends
+through :func:`listen`.
 
     with timings.collect() as recorded:
         DeepFace.represent(paths, batch_size=8)
@@ -23,11 +25,11 @@ import threading
 from time import perf_counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ContextManager, Dict, Iterator, List, Optional
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Optional
 
 ENV_VAR = "DEEPFACE_TIMINGS"
 #: The stages, in pipeline order (reports list them so; others follow by name).
-STAGES = ("load", "detect", "align", "prepare", "forward", "write")
+STAGES = ("load", "decode", "detect", "align", "prepare", "forward", "search", "write")
 
 
 @dataclass(eq=False)  # collectors are told apart by identity
@@ -118,6 +120,33 @@ def stage(name: str) -> ContextManager[None]:
     if not _sinks:
         return _NOTHING
     return _Stage(name, list(_sinks))
+
+
+class _Listener:
+    """A sink that hands each stage's seconds on as they come (a server's metrics)."""
+
+    __slots__ = ("listener",)
+
+    def __init__(self, listener: Callable[[str, float], None]) -> None:
+        self.listener = listener
+
+    def add(self, name: str, seconds: float) -> None:
+        self.listener(name, seconds)
+
+
+_listener: Optional[_Listener] = None
+
+
+def listen(listener: Optional[Callable[[str, float], None]]) -> None:
+    """Hand every stage's exclusive seconds to ``listener(stage, seconds)`` from now on, in
+    the thread that ran it (one listener per process; None stops it)."""
+    global _listener
+    with _sinks_lock:
+        if _listener is not None:
+            _sinks.remove(_listener)  # type: ignore[arg-type]
+        _listener = _Listener(listener) if listener is not None else None
+        if _listener is not None:
+            _sinks.append(_listener)  # type: ignore[arg-type]
 
 
 def recording() -> bool:

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from numpy.typing import NDArray
 
-from deepface.commons import image_utils, package_utils
+from deepface.commons import image_utils, package_utils, timings
 from deepface.commons.exceptions import (
     DataTypeError,
     EmptyDatasource,
@@ -220,7 +220,8 @@ def search(img: Any, **keywords: Any) -> Union[List[Result], List[List[Result]]]
             raise errors[0]
         faces = [face for image_faces in queries for face in image_faces]
         criteria = criteria_of(query)
-        matches, columns = match_faces(client, faces, criteria, options) if faces else ([], list(MATCH_COLUMNS))
+        with timings.stage("search"):
+            matches, columns = match_faces(client, faces, criteria, options) if faces else ([], list(MATCH_COLUMNS))
     finally:
         client.close()
     formatted = iter(format_result(rows, columns, options.return_type) for rows in matches)

@@ -192,9 +192,10 @@ class Prefetcher:
 def load_one(index: int, item: Any, name_indices: bool, max_pixels: Optional[int] = None) -> Decoded:
     """One input decoded, or its load error recorded (``load_image`` raises only that)."""
     try:
-        pixels, source = image_utils.load_image(
-            item, index=index if name_indices else None, max_pixels=max_pixels
-        )
+        with timings.stage("decode"):
+            pixels, source = image_utils.load_image(
+                item, index=index if name_indices else None, max_pixels=max_pixels
+            )
     except ImageLoadError as err:
         return ImageResult(index=index, source=err.source, error=err), None
     return ImageResult(index=index, source=source, shape=pixels.shape), pixels

@@ -21,7 +21,7 @@ anything else ``INTERNAL`` without details (logged here).
 
 import os
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Optional, Tuple
 
 try:
@@ -37,10 +37,11 @@ except ImportError as import_err:  # pragma: no cover - depends on the installat
 from deepface import __version__
 from deepface.api.proto import deepface_pb2, deepface_pb2_grpc
 from deepface.api.src.dependencies.container import Container
-from deepface.api.src.dependencies.serving import load_env_file
+from deepface.api.src.dependencies.serving import LoadSettings, load_env_file
 from deepface.api.src.dependencies.variables import Variables
 from deepface.api.src.modules.core import service
 from deepface.api.src.modules.core.errors import RequestError
+from deepface.api.src.modules.core.scheduler import ServingRefusal
 from deepface.commons import image_utils
 from deepface.commons.logger import get_logger
 
@@ -61,6 +62,7 @@ STATUS_CODES = {
     413: grpc.StatusCode.RESOURCE_EXHAUSTED,
     500: grpc.StatusCode.INTERNAL,
     503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 UNAUTHENTICATED = "Invalid or missing authentication token"
 IMAGE_HINT = "an Image with content (the encoded bytes of a JPEG, PNG, ...) or a path"
@@ -190,6 +192,8 @@ class DeepFaceServicer(deepface_pb2_grpc.DeepFaceServiceServicer):  # type: igno
             return deepface_pb2.DeepFaceResponse(result=result)  # type: ignore[attr-defined]
         except Refusal as refusal:
             refused = refusal
+        except ServingRefusal as refusal:  # the worker's queue is full, or the request waited too long
+            refused = Refusal(STATUS_CODES[refusal.status], str(refusal))
         except Exception:  # a bug here: logged, never shown to the client
             logger.exception("unexpected error in %s", name)
             refused = Refusal(grpc.StatusCode.INTERNAL, f"Exception in {name}: internal server error")
@@ -218,6 +222,7 @@ class DeepFaceServicer(deepface_pb2_grpc.DeepFaceServiceServicer):  # type: igno
         extra: Dict[str, Any] = {}
         if rpc.images:
             extra["sources"] = self.services.source_policy
+            extra["scheduler"] = self.services.scheduler
         if rpc.needs_database:
             extra["variables"] = self.services.variables
         return extra
@@ -253,7 +258,10 @@ def create_server(
     if variables is None:
         load_env_file()
         variables = Variables.from_env()
-    services = Container(variables=variables)
+    load = LoadSettings.from_env()
+    if max_workers == 1:  # one request at a time: nothing to merge with, so no window
+        load = replace(load, batch_wait_ms=0.0)
+    services = Container(variables=variables, load=load)
     services.model_service.load_models_on_startup()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="deepface-grpc"),

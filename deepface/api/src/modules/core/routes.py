@@ -10,7 +10,7 @@ import functools
 from dataclasses import replace
 from typing import Any, Callable, Dict, Mapping, Tuple
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from deepface import __version__
 from deepface.options import verbs
@@ -59,11 +59,11 @@ def container() -> Container:
     return current_app.extensions[CONTAINER_KEY]
 
 
-def authenticated(view: Callable[[], Answer]) -> Callable[[], Answer]:
+def authenticated(view: Callable[[], Any]) -> Callable[[], Any]:
     """Answer 401 unless the request carries the configured bearer token (when one is set)."""
 
     @functools.wraps(view)
-    def guarded() -> Answer:
+    def guarded() -> Any:
         if not container().auth_service.validate(request.headers):
             return UNAUTHORIZED, 401
         return view()
@@ -88,12 +88,21 @@ def home() -> str:
     return f"<h1>Welcome to DeepFace API v{__version__}!</h1>"
 
 
+@blueprint.route("/metrics")
+@authenticated
+def metrics() -> Any:
+    """The server's metrics in Prometheus' text format."""
+    body, content_type = container().metrics.exposition()
+    return Response(body, mimetype=None, content_type=content_type)
+
+
 @blueprint.route("/represent", methods=["POST"])
 @authenticated
 def represent() -> Answer:
     args = read_request()
     options = request_options(args, REPRESENT_FIELDS, ("img",))
-    return service.represent(img_path=image_field(args, "img"), sources=container().source_policy, **options)
+    return service.represent(img_path=image_field(args, "img"), sources=container().source_policy,
+        scheduler=container().scheduler, **options)
 
 
 @blueprint.route("/verify", methods=["POST"])
@@ -105,6 +114,7 @@ def verify() -> Answer:
         img1_path=image_field(args, "img1", allow_embeddings=True),
         img2_path=image_field(args, "img2", allow_embeddings=True),
         sources=container().source_policy,
+        scheduler=container().scheduler,
         **options,
     )
 
@@ -114,7 +124,8 @@ def verify() -> Answer:
 def analyze() -> Answer:
     args = read_request()
     options = request_options(args, ANALYZE_FIELDS, ("img",))
-    return service.analyze(img_path=image_field(args, "img"), sources=container().source_policy, **options)
+    return service.analyze(img_path=image_field(args, "img"), sources=container().source_policy,
+        scheduler=container().scheduler, **options)
 
 
 @blueprint.route("/extract_faces", methods=["POST"])
@@ -122,7 +133,8 @@ def analyze() -> Answer:
 def extract_faces() -> Answer:
     args = read_request()
     options = request_options(args, EXTRACT_FACES_FIELDS, ("img",))
-    return service.extract_faces(img_path=image_field(args, "img"), sources=container().source_policy, **options)
+    return service.extract_faces(img_path=image_field(args, "img"), sources=container().source_policy,
+        scheduler=container().scheduler, **options)
 
 
 @blueprint.route("/register", methods=["POST"])
@@ -135,6 +147,7 @@ def register() -> Answer:
         img=image_field(args, "img"),
         sources=container().source_policy,
         variables=container().variables,
+        scheduler=container().scheduler,
         **options,
     )
 
@@ -149,6 +162,7 @@ def search() -> Answer:
         img=image_field(args, "img"),
         sources=container().source_policy,
         variables=container().variables,
+        scheduler=container().scheduler,
         **options,
     )
 

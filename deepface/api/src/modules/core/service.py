@@ -7,7 +7,7 @@ weights, engines or database answer 503. Anything else answers 500 without a tra
 """
 
 import base64
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from deepface import DeepFace
 from deepface.api.src.dependencies.variables import Variables
 from deepface.api.src.modules.core.errors import RequestError
+from deepface.api.src.modules.core.scheduler import Scheduler
 from deepface.api.src.modules.core.sources import SourcePolicy
 from deepface.commons.exceptions import (
     BatchError,
@@ -56,14 +57,23 @@ def to_native(obj: Any) -> Any:
     return obj
 
 
-def represent(img_path: Any, sources: SourcePolicy, **options: Any) -> Answer:
+def represent(img_path: Any, sources: SourcePolicy, scheduler: Optional[Scheduler] = None, **options: Any) -> Answer:
     """``{"results": ...}``: ``DeepFace.represent``'s faces (a list per image for a batch)."""
-    return _answer("representing", "img", lambda: {
-        "results": DeepFace.represent(sources.check(img_path, "img"), **options)
-    })
+
+    def alone() -> Answer:
+        return _answer("representing", "img", lambda: {
+            "results": DeepFace.represent(sources.check(img_path, "img"), **options)
+        })
+
+    def many(images: List[Any]) -> List[Any]:
+        return DeepFace.represent(images, **options)
+
+    return _scheduled(scheduler, "/represent", alone, options, _one_image(img_path, sources), many, _results)
 
 
-def verify(img1_path: Any, img2_path: Any, sources: SourcePolicy, **options: Any) -> Answer:
+def verify(
+    img1_path: Any, img2_path: Any, sources: SourcePolicy, scheduler: Optional[Scheduler] = None, **options: Any
+) -> Answer:
     """``DeepFace.verify``'s dict for one pair; ``{"results": [dict, ...]}`` for lists of pairs."""
 
     def run() -> Dict[str, Any]:
@@ -72,43 +82,80 @@ def verify(img1_path: Any, img2_path: Any, sources: SourcePolicy, **options: Any
         outcome = DeepFace.verify(first, second, **options)
         return {"results": outcome} if isinstance(outcome, list) else outcome
 
-    return _answer("verifying", "img1/img2", run)
+    def many(pairs: List[Tuple[Any, Any]]) -> List[Any]:
+        return DeepFace.verify([first for first, _ in pairs], [second for _, second in pairs], **options)
+
+    first, second = _one_image(img1_path, sources, "img1"), _one_image(img2_path, sources, "img2")
+    pair = (first, second) if first is not NOT_MERGED and second is not NOT_MERGED else NOT_MERGED
+    return _scheduled(scheduler, "/verify", lambda: _answer("verifying", "img1/img2", run), options, pair, many,
+                      lambda verdict: verdict)
 
 
-def analyze(img_path: Any, sources: SourcePolicy, **options: Any) -> Answer:
+def analyze(img_path: Any, sources: SourcePolicy, scheduler: Optional[Scheduler] = None, **options: Any) -> Answer:
     """``{"results": ...}``: ``DeepFace.analyze``'s faces (a list per image for a batch)."""
-    return _answer("analyzing", "img", lambda: {
-        "results": DeepFace.analyze(sources.check(img_path, "img"), silent=True, **options)
-    })
+
+    def alone() -> Answer:
+        return _answer("analyzing", "img", lambda: {
+            "results": DeepFace.analyze(sources.check(img_path, "img"), silent=True, **options)
+        })
+
+    def many(images: List[Any]) -> List[Any]:
+        return DeepFace.analyze(images, silent=True, **options)
+
+    return _scheduled(scheduler, "/analyze", alone, options, _one_image(img_path, sources), many, _results)
 
 
-def extract_faces(img_path: Any, sources: SourcePolicy, return_face: bool = False, **options: Any) -> Answer:
+def extract_faces(
+    img_path: Any, sources: SourcePolicy, return_face: bool = False, scheduler: Optional[Scheduler] = None,
+    **options: Any,
+) -> Answer:
     """``{"results": ...}``: each face's ``facial_area`` and ``confidence`` (and anti-spoofing
     keys); with ``return_face`` also ``face``, the crop as a PNG data URI."""
+    crop_options = {"color_face": "bgr", "normalize_face": False} if return_face else {}
 
     def run() -> Dict[str, Any]:
         images = sources.check(img_path, "img")
-        crop_options = {"color_face": "bgr", "normalize_face": False} if return_face else {}
         faces = DeepFace.extract_faces(images, **options, **crop_options)
         if isinstance(images, list):
             return {"results": [[_face_answer(face, return_face) for face in image] for image in faces]}
         return {"results": [_face_answer(face, return_face) for face in faces]}
 
-    return _answer("extracting faces", "img", run)
+    def many(images: List[Any]) -> List[Any]:
+        return DeepFace.extract_faces(images, **options, **crop_options)
+
+    def one(faces: List[Dict[str, Any]]) -> Dict[str, Any]:
+        return {"results": [_face_answer(face, return_face) for face in faces]}
+
+    return _scheduled(scheduler, "/extract_faces", lambda: _answer("extracting faces", "img", run),
+                      {**options, "return_face": return_face}, _one_image(img_path, sources), many, one)
 
 
-def register(img: Any, sources: SourcePolicy, variables: Variables, **options: Any) -> Answer:
+def register(img: Any, sources: SourcePolicy, variables: Variables, scheduler: Optional[Scheduler] = None,
+             **options: Any) -> Answer:
     """``DeepFace.register``'s answer (``{"inserted": N}``); a list of images is one batch."""
-    return _answer("registering", "img", lambda: DeepFace.register(
-        img=sources.check(img, "img"), **options, **_database_options(variables)
-    ))
+
+    def alone() -> Answer:
+        return _answer("registering", "img", lambda: DeepFace.register(
+            img=sources.check(img, "img"), **options, **_database_options(variables)
+        ))
+
+    return alone() if scheduler is None else scheduler.submit("/register", alone)
 
 
-def search(img: Any, sources: SourcePolicy, variables: Variables, **options: Any) -> Answer:
+def search(img: Any, sources: SourcePolicy, variables: Variables, scheduler: Optional[Scheduler] = None,
+           **options: Any) -> Answer:
     """``{"results": ...}``: ``DeepFace.search``'s matches as dicts."""
-    return _answer("searching", "img", lambda: {"results": DeepFace.search(
-        img=sources.check(img, "img"), return_type="dict", **options, **_database_options(variables)
-    )})
+
+    def alone() -> Answer:
+        return _answer("searching", "img", lambda: {"results": DeepFace.search(
+            img=sources.check(img, "img"), return_type="dict", **options, **_database_options(variables)
+        )})
+
+    def many(images: List[Any]) -> List[Any]:
+        grouped = {**options, "group_by_input": True}
+        return DeepFace.search(img=images, return_type="dict", **grouped, **_database_options(variables))
+
+    return _scheduled(scheduler, "/search", alone, options, _one_image(img, sources), many, _results)
 
 
 def build_index(variables: Variables, **options: Any) -> Answer:
@@ -119,6 +166,54 @@ def build_index(variables: Variables, **options: Any) -> Answer:
         return {"message": "Index built successfully"}
 
     return _answer("building index", "img", run)
+
+
+# ---------------------------------------------------------------- merging one-image requests
+
+#: A request that is not one image (a list, an embedding, a refused source): run alone.
+NOT_MERGED: Any = object()
+
+
+def _one_image(img: Any, sources: SourcePolicy, field: str = "img") -> Any:
+    """The checked image of a one-image request, or ``NOT_MERGED``."""
+    if not isinstance(img, (str, np.ndarray)):
+        return NOT_MERGED
+    try:
+        return sources.check(img, field)
+    except RequestError:  # answered alone, with its own 400
+        return NOT_MERGED
+
+
+def _results(output: Any) -> Dict[str, Any]:
+    return {"results": output}
+
+
+def _scheduled(
+    scheduler: Optional[Scheduler],
+    route: str,
+    alone: Callable[[], Answer],
+    options: Dict[str, Any],
+    item: Any,
+    many: Callable[[List[Any]], List[Any]],
+    one: Callable[[Any], Dict[str, Any]],
+) -> Answer:
+    """Run the request alone without a scheduler; else queue it, mergeable with requests of
+    the same route and options when it is one image. A merged item that failed is answered
+    alone (its error, exactly as alone); the others get their part of the batch's output."""
+    if scheduler is None:
+        return alone()
+    if item is NOT_MERGED:
+        return scheduler.submit(route, alone)
+
+    def merged(items: List[Any]) -> List[Optional[Answer]]:
+        try:
+            outputs = dict(enumerate(many(items)))
+        except BatchError as err:
+            outputs = dict(err.results)
+        return [(to_native(one(outputs[i])), 200) if i in outputs else None for i in range(len(items))]
+
+    key = (route, repr(sorted(options.items())))
+    return scheduler.submit(route, alone, key=key, item=item, merged=merged)
 
 
 # ---------------------------------------------------------------- helpers
