@@ -90,6 +90,14 @@ def metric_value(text: str, name: str) -> float:
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
+def wait_until_held(url: str, requests: int, timeout_s: float = 30) -> None:
+    """Poll /metrics until the worker holds ``requests`` requests (waiting or running)."""
+    deadline = time.monotonic() + timeout_s
+    while metric_value(call(url + "/metrics")[1]["text"], "deepface_api_queue_depth") < requests:
+        assert time.monotonic() < deadline, f"the worker never held {requests} requests"
+        time.sleep(0.05)
+
+
 def test_merged_requests_answer_as_alone_and_a_bad_image_fails_alone(server: Any, images: Dict[str, str]) -> None:
     url = server[0]
     order = ["img1.jpg", "corrupt", "img2.jpg", "faceless", "img1.jpg", "img2.jpg"]
@@ -180,10 +188,12 @@ def test_a_request_waiting_past_the_deadline_is_answered_504(server: Any, images
 
 def test_sigterm_finishes_requests_in_flight_then_exits_0(server: Any, images: Dict[str, str]) -> None:
     url, process, log = server
-    batch = {"img": [images["img1.jpg"], images["img2.jpg"]] * 4, **MODEL}  # one runner: one runs, one waits
+    # one runner: one runs, one waits; small enough that both end within the grace period
+    # (the deadline, DEADLINE_S) on a loaded machine
+    batch = {"img": [images["img1.jpg"], images["img2.jpg"]], **MODEL}
     with ThreadPoolExecutor(2) as pool:
         replies = [pool.submit(call, url + "/represent", batch) for _ in range(2)]
-        time.sleep(0.3)  # the requests reached the worker
+        wait_until_held(url, 2)  # both requests reached the worker (a loaded machine is slow)
         process.send_signal(signal.SIGTERM)
         statuses = [reply.result()[0] for reply in replies]
     assert statuses == [200] * 2
