@@ -35,7 +35,8 @@ MODEL = {"model_name": "Facenet", "detector_backend": "opencv"}
 
 
 def is_upstream() -> bool:
-    return not str(Path(DeepFace.__file__).resolve()).startswith(str(REPO))
+    """Whether the ``deepface`` imported is not this checkout's (the oracle may live inside it, in .oracle/)."""
+    return Path(DeepFace.__file__).resolve().parent != (REPO / "deepface").resolve()
 
 
 def build_gallery(request: Dict[str, Any]) -> Dict[str, Any]:
@@ -55,12 +56,11 @@ def build_gallery(request: Dict[str, Any]) -> Dict[str, Any]:
     return {"gallery": gallery, "names": names, "queries": queries, "expected": [names[p] for p in picks]}
 
 
-def top_names(answer: List[Any], upstream: bool) -> Dict[int, Any]:
+def top_names(answer: List[Any]) -> Dict[int, Any]:
     """The closest stored name of each query face that has a hit, by query number (its
-    ``target_x``): deepface gives one list per face and drops faces without hits from ann
-    answers; this package one list per image, of one list per face."""
-    faces = answer if upstream else [face for image in answer for face in image]
-    return {rows[0]["target_x"]: rows[0]["img_name"] for rows in faces if rows}
+    ``target_x``): both packages give one list per face (deepface drops faces without hits
+    from ann answers)."""
+    return {rows[0]["target_x"]: rows[0]["img_name"] for rows in answer if rows}
 
 
 def timed(call: Any) -> Any:
@@ -94,7 +94,7 @@ def main(request: Dict[str, Any]) -> None:
         run: Dict[str, Any] = {"register": seconds, "inserted": answer["inserted"]}
         for method in request["methods"]:
             seconds, answer = timed(lambda: DeepFace.search(data["queries"], **search, search_method=method))
-            found = top_names(answer, upstream)
+            found = top_names(answer)
             run[method] = seconds
             run[f"{method}_correct"] = sum(found.get(i) == name for i, name in enumerate(data["expected"]))
         runs.append(run)

@@ -135,7 +135,7 @@ def shared(database_servers: Any, tmp_path_factory: pytest.TempPathFactory) -> D
                 if name.startswith("identify"):
                     ours = DeepFace.identify(QUERY_NAMES[1], 8, **kwargs)
                 else:
-                    ours = [face for faces in DeepFace.search(QUERY_NAMES, **kwargs) for face in faces]
+                    ours = DeepFace.search(QUERY_NAMES, **kwargs)  # deepface's shape: one list per face
                 results[kind].append((name, next(answers), ours))
     return results
 
@@ -286,7 +286,7 @@ def test_eight_threads_register_and_search_at_once(
             for half in (group[: PER_THREAD // 2], group[PER_THREAD // 2 :]):
                 DeepFace.register(half, **COMMON, **database(kind, details))
                 found = DeepFace.search(half[:1], **COMMON, **database(kind, details), return_type="dict")
-                assert found[0][0][0]["img_name"] == half[0]
+                assert found[0][0]["img_name"] == half[0]
         except BaseException as error:  # pylint: disable=broad-except
             errors.append(error)
 
@@ -316,4 +316,4 @@ def test_build_index_on_pgvector_creates_deepfaces_hnsw_index(small_database: Tu
         ((name, definition),) = conn.execute(listing, (table,)).fetchall()
     assert name == f"{table}_euclidean_idx" and "vector_l2_ops" in definition
     found = DeepFace.search(STORED[2:3], **COMMON, **database(kind, details), search_method="ann", return_type="dict")
-    assert found[0][0][0]["img_name"] == STORED[2]
+    assert found[0][0]["img_name"] == STORED[2]
