@@ -54,8 +54,10 @@ class Network:
             ``.pth`` file holds; imported only when the PyTorch engine is used.
         urls: where each engine's file comes from, when not :func:`deepface_urls` of its name.
         openvino_faster: the engines whose file of this network OpenVINO runs faster than
-            the engine itself on a CPU (measured per network: docs/engines.md), so ``auto``
-            takes it for them.
+            the engine itself on a CPU, within 1e-5 of its output's scale, so ``auto`` takes
+            it for them: by default the converted Keras models (onnxruntime runs most
+            ``.onnx`` graphs as fast); measured per network by scripts/benchmark_runtimes.py
+            (docs/benchmarks-runtimes.md).
         keras_shared_trunk: ``analyze`` runs this network's Keras model in a trunk shared
             with its siblings (``demography.shared_trunk``), so on TensorFlow ``auto``
             keeps Keras, whose shortcut saves more than OpenVINO's speed.
@@ -66,7 +68,7 @@ class Network:
     keras: Optional[Callable[[], Any]] = None
     torch: Optional[str] = None
     urls: Dict[str, Sequence[str]] = field(default_factory=dict)
-    openvino_faster: Tuple[str, ...] = (ONNX, TENSORFLOW)
+    openvino_faster: Tuple[str, ...] = (TENSORFLOW,)
     keras_shared_trunk: bool = False
 
     def source_urls(self, engine: str) -> Sequence[str]:

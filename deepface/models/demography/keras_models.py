@@ -47,15 +47,13 @@ def attribute_network(
 ) -> Network:
     """deepface's attribute network ``name`` on each engine: ``h5_file`` and ``stem``.pth/.onnx.
     ``vgg_trunk``: a VGG-Face classifier, whose Keras model ``analyze`` may share with its
-    siblings' (``demography.shared_trunk``); else the small emotion network, whose ``.onnx``
-    graph onnxruntime calls as fast as OpenVINO (docs/engines.md)."""
+    siblings' (``demography.shared_trunk``); else the small emotion network."""
     return Network(
         name=name,
         files={TENSORFLOW: h5_file, PYTORCH: f"{stem}.pth", ONNX: f"{stem}.onnx"},
         keras=keras_build,
         torch=f"deepface.models.torch_nets.{torch}",
         keras_shared_trunk=vgg_trunk,
-        openvino_faster=(ONNX, TENSORFLOW) if vgg_trunk else (TENSORFLOW,),
     )
 
 

@@ -112,7 +112,6 @@ NETWORK = Network(
     files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "arcface_weights.pth", ONNX: "arcface_weights.onnx"},
     keras=build_model,
     torch="deepface.models.torch_nets.arcface:arcface",
-    openvino_faster=(ONNX,),  # its Keras conversion runs 0.85x TensorFlow here (docs/engines.md)
 )
 
 

@@ -63,7 +63,6 @@ NETWORK = Network(
     files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "deepid_weights.pth", ONNX: "deepid_weights.onnx"},
     keras=build_model,
     torch="deepface.models.torch_nets.deepid:deepid",
-    openvino_faster=(TENSORFLOW,),  # a 2 ms graph: onnxruntime calls it faster (docs/engines.md)
 )
 
 

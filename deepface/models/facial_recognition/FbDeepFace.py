@@ -213,7 +213,7 @@ NETWORK = Network(
     files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "VGGFace2_DeepFace_weights_val-0.9034.pth", ONNX: "VGGFace2_DeepFace_weights_val-0.9034.onnx"},
     keras=build_model,
     torch="deepface.models.torch_nets.fbdeepface:deepface",
-    openvino_faster=(ONNX,),  # its Keras conversion runs 0.5x TensorFlow here (docs/engines.md)
+    openvino_faster=(ONNX,),  # its converted Keras graph runs slower than TensorFlow (docs/benchmarks-runtimes.md)
 )
 
 

@@ -171,7 +171,7 @@ NETWORK = Network(
     files={TENSORFLOW: WEIGHT_FILE, PYTORCH: "openface_weights.pth", ONNX: "openface_weights.onnx"},
     keras=build_model,
     torch="deepface.models.torch_nets.openface:openface",
-    openvino_faster=(),  # 0.6-0.9x onnxruntime and TensorFlow here (docs/engines.md)
+    openvino_faster=(),  # slower on OpenVINO than onnxruntime, and no faster than TensorFlow on a loaded CPU
 )
 
 
