@@ -137,6 +137,11 @@ def render(rows: List[Row], batch: int) -> str:
     return "\n".join(lines) + f"\n\nBatch {batch}; drift: max |difference| over max(1, max |engine output|).\n"
 
 
+def recorded_arguments(argv: List[str]) -> List[str]:
+    """The command line as the report records it: the weights' folder, a local path, as HOME."""
+    return ["HOME" if index > 0 and argv[index - 1] == "--home" else value for index, value in enumerate(argv)]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", required=True, help="a DEEPFACE_HOME holding (or to hold) the weights")
@@ -179,7 +184,8 @@ def main() -> int:
                       f"{drift:.1e}.\n")
     report.append(f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()}, "
                   f"{os.cpu_count()} CPUs, load average {load:.1f} at the start; random weights.\n"
-                  f"Command: `python scripts/benchmark_runtimes.py {' '.join(sys.argv[1:])}`\n")
+                  f"Command: `python scripts/benchmark_runtimes.py {' '.join(recorded_arguments(sys.argv[1:]))}` "
+                  "(HOME: a DEEPFACE_HOME holding the random weights)\n")
     text = "\n".join(report)
     print(text)
     if args.output:
