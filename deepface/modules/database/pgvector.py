@@ -19,16 +19,14 @@ import numpy as np
 
 from deepface.commons.exceptions import DimensionMismatchError, EmptyDatasource, MissingDependencyError
 from deepface.commons.logger import get_logger
-from deepface.modules.database.postgres import connect_postgres, import_psycopg
+from deepface.modules.database.postgres import connect_postgres, import_psycopg, insert_in_one_transaction
 from deepface.modules.database.types import (
     Criteria,
     Database,
     Neighbour,
     NewEmbedding,
     StoredEmbedding,
-    duplicate_error,
     embedding_length,
-    find_duplicates,
     group_by_criteria,
 )
 
@@ -155,23 +153,13 @@ class PgvectorDatabase(Database):
         for criteria, group in groups.items():  # every check before anything is written
             table = table_name(criteria)
             lengths[table] = embedding_length(group, self._stored_length(table), f"pgvector table {table}")
-        try:
-            with self.conn.cursor() as cur:
-                for criteria, group in groups.items():
-                    table = table_name(criteria)
-                    self._create_table(cur, table, lengths[table])
-                    self._copy(cur, table, group)
-            self.conn.commit()
-        except self.psycopg.errors.UniqueViolation as error:
-            self.conn.rollback()
-            if len(records) == 1:  # deepface: one duplicate face is skipped with a warning
-                logger.warning("face of %r is already registered: skipped", records[0].img_name)
-                return 0
-            raise duplicate_error(find_duplicates(records, self._stored_keys(groups))) from error
-        except BaseException:
-            self.conn.rollback()
-            raise
-        return len(records)
+        def write(cur: Any) -> None:
+            for criteria, group in groups.items():
+                table = table_name(criteria)
+                self._create_table(cur, table, lengths[table])
+                self._copy(cur, table, group)
+
+        return insert_in_one_transaction(self.psycopg, self.conn, records, write, lambda: self._stored_keys(groups))
 
     def _create_table(self, cur: Any, table: str, length: int) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SCHEMA_LOCK, table))

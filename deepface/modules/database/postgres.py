@@ -2,7 +2,7 @@
 tables, so a database filled by either package is searched by the other. Rows go in
 with ``COPY``, one transaction per call."""
 
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from deepface.commons.exceptions import DatabaseConnectionError, MissingDependencyError
 from deepface.commons.logger import get_logger
@@ -114,6 +114,29 @@ def row_of(record: NewEmbedding) -> Tuple[Any, ...]:
     )
 
 
+def insert_in_one_transaction(
+    psycopg: Any, conn: Any, records: Sequence[NewEmbedding], write: Callable[[Any], None],
+    stored_keys: Callable[[], Set[Tuple[str, str]]],
+) -> int:
+    """``write(cursor)`` in one transaction: all of ``records`` are stored, or none. A face
+    already stored is deepface's warning and skip when it is the only one; in a batch it is a
+    typed error naming every duplicate (``stored_keys()``: what the database holds of them)."""
+    try:
+        with conn.cursor() as cur:
+            write(cur)
+        conn.commit()
+    except psycopg.errors.UniqueViolation as error:
+        conn.rollback()
+        if len(records) == 1:  # deepface: one duplicate face is skipped with a warning
+            logger.warning("face of %r is already registered: skipped", records[0].img_name)
+            return 0
+        raise duplicate_error(find_duplicates(records, stored_keys())) from error
+    except BaseException:
+        conn.rollback()
+        raise
+    return len(records)
+
+
 class PostgresDatabase(Database):
     """A PostgreSQL database (``connection_details``: a URI / DSN string or psycopg
     ``connect`` keywords; ``DEEPFACE_POSTGRES_URI`` otherwise)."""
@@ -134,22 +157,12 @@ class PostgresDatabase(Database):
             self.conn.close()
 
     def insert(self, records: Sequence[NewEmbedding]) -> int:
-        try:
-            with self.conn.cursor() as cur:
-                with cur.copy(COPY_EMBEDDINGS) as copy:
-                    for record in records:
-                        copy.write_row(row_of(record))
-            self.conn.commit()
-        except self.psycopg.errors.UniqueViolation as error:
-            self.conn.rollback()
-            if len(records) == 1:  # deepface: one duplicate face is skipped with a warning
-                logger.warning("face of %r is already registered: skipped", records[0].img_name)
-                return 0
-            raise duplicate_error(find_duplicates(records, self._stored_keys(records))) from error
-        except BaseException:
-            self.conn.rollback()
-            raise
-        return len(records)
+        def write(cur: Any) -> None:
+            with cur.copy(COPY_EMBEDDINGS) as copy:
+                for record in records:
+                    copy.write_row(row_of(record))
+
+        return insert_in_one_transaction(self.psycopg, self.conn, records, write, lambda: self._stored_keys(records))
 
     def _stored_keys(self, records: Sequence[NewEmbedding]) -> Set[Tuple[str, str]]:
         hashes = sorted({record.face_hash for record in records})
