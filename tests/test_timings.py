@@ -5,7 +5,7 @@ import itertools
 import threading
 import time
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
 import cv2
 import pytest
@@ -17,6 +17,15 @@ from tests.conftest import resize_to_width
 
 PIPELINE_STAGES = {"load", "detect", "align", "prepare", "forward"}
 REPRESENT = {"model_name": "Dlib", "detector_backend": "opencv", "batch_size": 2}
+
+
+@pytest.fixture(autouse=True)
+def no_server_listener() -> Iterator[None]:
+    """No stage listener of a server built by an earlier test in this process (the REST
+    API's metrics listen for the whole process): these tests see only their collectors."""
+    previous = timings.listen(None)
+    yield
+    timings.listen(previous)
 
 
 @pytest.fixture

@@ -137,16 +137,19 @@ class _Listener:
 _listener: Optional[_Listener] = None
 
 
-def listen(listener: Optional[Callable[[str, float], None]]) -> None:
+def listen(listener: Optional[Callable[[str, float], None]]) -> Optional[Callable[[str, float], None]]:
     """Hand every stage's exclusive seconds to ``listener(stage, seconds)`` from now on, in
-    the thread that ran it (one listener per process; None stops it)."""
+    the thread that ran it (one listener per process; None stops it). Returns the listener
+    it replaces, so a caller can put it back."""
     global _listener
     with _sinks_lock:
+        previous = _listener.listener if _listener is not None else None
         if _listener is not None:
             _sinks.remove(_listener)  # type: ignore[arg-type]
         _listener = _Listener(listener) if listener is not None else None
         if _listener is not None:
             _sinks.append(_listener)  # type: ignore[arg-type]
+    return previous
 
 
 def recording() -> bool:
