@@ -255,9 +255,11 @@ class OpenVinoRunner(Runner):
             return network.fetch(ONNX)
         if engine == TENSORFLOW and network.keras is not None:
             keras_builder = network.keras
-            return openvino_utils.converted_model(
-                network.fetch(TENSORFLOW), network.name, lambda: openvino_utils.import_openvino().convert_model(keras_builder())
-            )
+
+            def convert() -> Any:
+                return openvino_utils.import_openvino().convert_model(keras_builder())
+
+            return openvino_utils.converted_model(network.fetch(TENSORFLOW), network.name, convert)
         raise ValueError(f"OpenVINO runs {network.name}'s .onnx or Keras file, not its {engine} one")
 
     def __call__(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:

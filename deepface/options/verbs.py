@@ -173,7 +173,8 @@ THRESHOLD = Option(
 )
 SILENT = Option("silent", "bool", False, "no progress bars or logs")
 PRECISION = Option(
-    "precision", "str", None, "fp32 (default: $DEEPFACE_PRECISION, else fp32), bf16 (AVX-512 BF16/AMX CPUs), fp16 (GPU)",
+    "precision", "str", None,
+    "fp32 (default: $DEEPFACE_PRECISION, else fp32), bf16 (AVX-512 BF16/AMX CPUs), fp16 (GPU)",
     check=precision, cli=True, api=True,
 )  # fmt: skip
 ACTIONS_OPTION = Option(
