@@ -21,6 +21,7 @@ import pytest
 import deepface
 from deepface import DeepFace
 from tests.helpers.oracle import run_oracle_script
+from tests.oracle.dump_surface import plain  # the oracle writes its values so; ours are compared alike
 
 PACKAGE_DIR = Path(deepface.__file__).resolve().parent
 
@@ -104,19 +105,6 @@ def source_names(path: Path) -> Dict[str, str]:
     return names
 
 
-def plain(value: Any) -> Any:
-    """As the oracle's dump writes values (see tests/oracle/dump_surface.py)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, bytes):
-        return {"bytes": value.hex()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(plain(item) for item in value)
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {key: plain(item) for key, item in value.items()}
-    raise TypeError(type(value).__name__)
 
 
 # --- the tests --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Where model weights live: ``$DEEPFACE_HOME/.deepface/weights`` (home directory by default)."""
 
 import os
+import tempfile
 
 from deepface.commons.logger import get_logger
 
@@ -27,3 +28,18 @@ def initialize_folder() -> None:
         if not os.path.isdir(folder):
             os.makedirs(folder, exist_ok=True)
             logger.info("Directory %s has been created", folder)
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path``, replacing it at once: a reader never sees half a file, and
+    an interrupted write leaves the previous one (a temporary file beside it, renamed)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise

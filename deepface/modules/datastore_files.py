@@ -12,14 +12,13 @@ float64 matrix, ready for distance computations over the whole gallery.
 """
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from deepface.commons import folder_utils
 from deepface.commons.exceptions import DimensionMismatchError, MissingDependencyError
 from deepface.commons.logger import get_logger
 
@@ -214,17 +213,7 @@ def read_datastore(path: str, datastore_format: str) -> Representations:
 def write_datastore(path: str, representations: Representations, datastore_format: str) -> None:
     """Write the datastore file at ``path``, replacing it at once (a reader never sees
     half a file, and an interrupted write leaves the previous one)."""
-    content = serialize(representations, datastore_format)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    folder_utils.write_atomically(path, serialize(representations, datastore_format))
 
 
 def serialize(representations: Representations, datastore_format: str) -> bytes:

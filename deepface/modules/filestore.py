@@ -24,13 +24,12 @@ import io
 import os
 import posixpath
 import socket
-import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 from urllib.parse import unquote, urlparse
 
-from deepface.commons import image_utils
+from deepface.commons import folder_utils, image_utils
 from deepface.commons.exceptions import FileStoreError, MissingDependencyError, PathNotFound
 from deepface.commons.logger import get_logger
 
@@ -128,16 +127,7 @@ class LocalFileStore(FileStore):
             return handle.read()
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        folder = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+        folder_utils.write_atomically(path, data)
 
     def load_image(self, path: str) -> Any:
         return path  # the pipeline reads the file itself
